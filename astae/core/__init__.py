@@ -1,0 +1,1 @@
+"""The astae library: language, data, model, training and evaluation, with no CLI dependencies."""
