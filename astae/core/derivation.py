@@ -63,13 +63,29 @@ _EVENTS_AFTER: dict[str, dict[int, str]] = {
 }
 
 
+EXPRESSION_SYMBOLS = frozenset({"Int", "Bool", "List", "Iter", "Elems"})
+
+
 @dataclass
 class _Frame:
+    """A pending symbol. `depth` is the expression depth for expression symbols (1 for a
+    statement's own operands) and the block nesting level for statement symbols."""
+
     symbol: str
     parent_action: int
     depth: int
     node: Node | None = None
     position: int = 0
+
+
+def _child_depth(frame: _Frame, child: str) -> int:
+    if child in EXPRESSION_SYMBOLS:
+        if frame.symbol not in EXPRESSION_SYMBOLS:
+            return 1
+        return frame.depth if child == frame.symbol == "Elems" else frame.depth + 1
+    if child.startswith("Block:"):
+        return frame.depth + 1
+    return frame.depth
 
 
 class DerivationState:
@@ -213,7 +229,8 @@ class DerivationState:
         for i in range(len(prod.rhs) - 1, -1, -1):
             if i in events:
                 self._stack.append(events[i])
-            self._stack.append(_Frame(prod.rhs[i], action, frame.depth + 1, node, i))
+            depth = _child_depth(frame, prod.rhs[i])
+            self._stack.append(_Frame(prod.rhs[i], action, depth, node, i))
             self._rest_cost += g.min_cost[prod.rhs[i]]
 
     def _start_function(self, sig: Signature) -> None:
