@@ -17,7 +17,6 @@ from astae.core.grammar import (
     TYPE_SOURCE,
     Grammar,
     Signature,
-    is_variable_slot,
     variable_name,
 )
 
@@ -155,34 +154,41 @@ class DerivationState:
     def legal_actions(self) -> list[int]:
         """Every action legal at the next step (never empty before the derivation is done)."""
         frame = self.frontier
-        if is_variable_slot(frame.symbol):
-            return self.slot_actions(frame.symbol)
         g = self.grammar
+        if frame.symbol in g.slot_set:
+            return self.slot_actions(frame.symbol)
         room = self._budget_left() - (self._rest_cost - g.min_cost[frame.symbol])
+        cost, first_slot = g.production_cost, g.first_slot
+        feasible: dict[str, bool] = {}
         legal = []
         for p in g.by_lhs[frame.symbol]:
-            if g.production_cost[p] > room:
+            if cost[p] > room:
                 continue
-            rhs = g.productions[p].rhs
-            if rhs and is_variable_slot(rhs[0]) and not self.slot_actions(rhs[0]):
-                continue
+            slot = first_slot[p]
+            if slot is not None:
+                if slot not in feasible:
+                    feasible[slot] = bool(self.slot_actions(slot))
+                if not feasible[slot]:
+                    continue
             legal.append(p)
         return legal
 
     # -- transitions -----------------------------------------------------------------
 
-    def apply(self, action: int) -> None:
-        """Take one action; raise `IllegalAction` if it is not legal here."""
+    def apply(self, action: int, validate: bool = True) -> None:
+        """Take one action; raise `IllegalAction` if it is not legal here.
+
+        `validate=False` skips the check for callers that chose from `legal_actions()`.
+        """
         if self.done:
             raise IllegalAction(len(self.actions), action, "<done>", "derivation already complete")
         frame = self.frontier
-        legal = self.legal_actions()
-        if action not in legal:
+        if validate and action not in self.legal_actions():
             raise IllegalAction(len(self.actions), action, frame.symbol, self._why(frame, action))
         self._stack.pop()
         self._rest_cost -= self.grammar.min_cost[frame.symbol]
         self.actions.append(action)
-        if is_variable_slot(frame.symbol):
+        if frame.symbol in self.grammar.slot_set:
             self._fill_slot(frame, action)
         else:
             self._expand(frame, action)
@@ -190,7 +196,7 @@ class DerivationState:
 
     def _why(self, frame: _Frame, action: int) -> str:
         g = self.grammar
-        if is_variable_slot(frame.symbol):
+        if frame.symbol in g.slot_set:
             if action == g.new_action:
                 return "no new variable may be declared here"
             if action < g.new_action:

@@ -198,6 +198,7 @@ class Grammar:
         self.nonterminals: tuple[str, ...] = tuple(dict.fromkeys(p.lhs for p in self.productions))
         slots = {s for p in self.productions for s in p.rhs if is_variable_slot(s)}
         self.variable_slots: tuple[str, ...] = tuple(sorted(slots))
+        self.slot_set = frozenset(slots)
         self.by_lhs: dict[str, tuple[int, ...]] = {
             nt: tuple(p.id for p in self.productions if p.lhs == nt) for nt in self.nonterminals
         }
@@ -209,6 +210,10 @@ class Grammar:
         # Fewest actions that complete production p, itself included.
         self.production_cost: tuple[int, ...] = tuple(
             1 + sum(self.min_cost[s] for s in p.rhs) for p in self.productions
+        )
+        # The variable slot a production fills first, if any (its legality depends on scope).
+        self.first_slot: tuple[str | None, ...] = tuple(
+            p.rhs[0] if p.rhs and p.rhs[0] in self.slot_set else None for p in self.productions
         )
         self._index = {
             (p.lhs, p.kind, p.arg, len(p.rhs)): p.id for p in self.productions

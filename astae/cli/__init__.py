@@ -1,0 +1,1 @@
+"""The `astae` command line: thin Typer commands over `astae.core`."""

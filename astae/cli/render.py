@@ -1,0 +1,138 @@
+"""Rich rendering of the data that core functions return."""
+
+from __future__ import annotations
+
+import json
+
+from rich.columns import Columns
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.tree import Tree
+
+from astae.core.dataset import BuildReport
+from astae.core.derivation import Node, Var
+from astae.core.grammar import GRAMMAR, variable_name
+from astae.core.inspection import DatasetSummary, ProgramView
+
+
+def _kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left", box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table
+
+
+def _count_table(title: str, header: str, rows: list[tuple[str, int]], bar: bool = False) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(header)
+    table.add_column("count", justify="right")
+    if bar:
+        table.add_column("")
+    peak = max((c for _, c in rows), default=1) or 1
+    for label, count in rows:
+        cells = [label, f"{count:,}"]
+        if bar:
+            cells.append("█" * max(1 if count else 0, round(24 * count / peak)))
+        table.add_row(*cells)
+    return table
+
+
+def render_build_report(console: Console, report: BuildReport) -> None:
+    """Summary of a dataset build or import."""
+    rows = [
+        ("dataset", report.path),
+        ("programs", f"{report.programs:,}"),
+        ("candidates tried", f"{report.candidates:,}"),
+        ("time", f"{report.seconds:.1f} s ({report.programs_per_second:,.0f} programs/s, "
+                 f"{report.workers} worker{'s' if report.workers > 1 else ''})"),
+    ]
+    rows += [(f"rejected: {k}", f"{v:,}") for k, v in sorted(report.rejected.items())]
+    console.print(_kv_table("dataset written", rows))
+
+
+def render_dataset_summary(console: Console, s: DatasetSummary) -> None:
+    """`astae inspect dataset`."""
+    lo, mean, hi = s.examples_per_program
+    overview = _kv_table(
+        f"dataset {s.path}",
+        [
+            ("origin", s.origin),
+            ("programs", f"{s.programs:,}"),
+            ("candidates tried", f"{s.candidates:,}"),
+            *[(f"rejected: {k}", f"{v:,}") for k, v in sorted(s.rejected.items())],
+            ("examples per program", f"{lo}-{hi} (mean {mean:.1f})"),
+            ("outputs", ", ".join(f"{k} {v:,}" for k, v in s.output_types.items())),
+            ("mean output list length", f"{s.mean_output_list_length:.1f}"),
+            *[(f"mean {k}", f"{v:.1f}") for k, v in s.size_means.items()],
+        ],
+    )
+    console.print(overview)
+    console.print(_count_table("signatures", "signature", s.signatures, bar=True))
+    console.print(
+        Columns(
+            [_count_table(f"{k} per program", k, rows, bar=True) for k, rows in s.sizes.items()]
+        )
+    )
+    console.print(_count_table("most frequent productions", "production", s.top_productions))
+
+
+def _tree_label(node: Node | Var) -> str:
+    if isinstance(node, Var):
+        return f"[cyan]{variable_name(node.index)}[/]"
+    prod = GRAMMAR.productions[node.production]
+    arg = f"[{prod.arg}]" if prod.arg is not None and prod.kind != "function" else ""
+    if prod.kind == "function":
+        arg = f" {prod.arg.display}"
+    return f"[dim]{prod.lhs}[/] {prod.kind}{arg}".replace("[[", r"\[[")
+
+
+def _add_subtree(tree: Tree, node: Node | Var) -> None:
+    branch = tree.add(_tree_label(node))
+    if isinstance(node, Node):
+        for child in node.children:
+            _add_subtree(branch, child)
+
+
+def render_program(console: Console, view: ProgramView) -> None:
+    """`astae inspect program`."""
+    console.print(Panel(Syntax(view.source, "python", theme="ansi_dark"),
+                        title=f"program {view.id}  {view.signature}", title_align="left"))
+    tree = Tree("[bold]typed AST (derivation)[/]")
+    _add_subtree(tree, view.tree)
+    console.print(tree)
+    console.print(Columns([
+        _count_table("graph nodes by type", "node type", view.node_types),
+        _count_table("graph edges by type", "edge type", view.edge_types),
+    ]))
+    actions = Table(title=f"action sequence ({len(view.actions)} actions)", title_justify="left")
+    actions.add_column("#", justify="right")
+    actions.add_column("action")
+    for i, label in enumerate(view.actions):
+        actions.add_row(str(i), label)
+    console.print(actions)
+    examples = Table(title="examples", title_justify="left")
+    examples.add_column("input")
+    examples.add_column("output")
+    for ex in view.examples:
+        examples.add_row(
+            ", ".join(json.dumps(a) for a in ex["input"]), json.dumps(ex["output"])
+        )
+    console.print(Group(examples, _kv_table("sizes", list(view.sizes.items()))))
+
+
+def render_grammar(console: Console, rows: list[tuple[str, list[str]]]) -> None:
+    """`astae inspect grammar`."""
+    table = Table(
+        title=f"grammar {GRAMMAR.fingerprint}: {len(GRAMMAR.productions)} productions, "
+        f"{GRAMMAR.num_actions} actions",
+        title_justify="left",
+    )
+    table.add_column("nonterminal", style="bold")
+    table.add_column("productions")
+    for nt, productions in rows:
+        table.add_row(nt, "\n".join(productions), end_section=True)
+    console.print(table, markup=False)

@@ -1,0 +1,475 @@
+"""Datasets on disk: build, import, load and validate (DESIGN §3).
+
+```
+DIR/manifest.json     format version, grammar fingerprint, generator config, seed, counts, probes
+DIR/programs.jsonl    one program a line (id, source, signature, examples, probe_outputs, sizes, actions)
+DIR/graphs/           DGL graph shards, graph i <-> program i
+```
+
+A dataset is written into a hidden staging directory beside DIR and renamed into
+place when complete, so a failed or interrupted build never leaves half a dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from astae.core import astgraph
+from astae.core.config import GeneratorConfig
+from astae.core.executor import ExecutionLimits, SandboxPool, TaskFailure
+from astae.core.generator import Candidate, ChunkResult, generate_chunk, import_task, probe_inputs
+from astae.core.grammar import GRAMMAR, all_signatures
+from astae.core.language import LanguageError, Program, parse_functions
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PROGRAMS = "programs.jsonl"
+GRAPHS = "graphs"
+
+Progress = Callable[[int, int], None]
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be built, read or used; the message says what and where."""
+
+
+@dataclass
+class BuildReport:
+    """What a build or import produced."""
+
+    path: Path
+    programs: int
+    candidates: int
+    rejected: dict[str, int]
+    seconds: float
+    workers: int
+
+    @property
+    def programs_per_second(self) -> float:
+        """Kept programs per wall-clock second."""
+        return self.programs / self.seconds if self.seconds > 0 else float("inf")
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def staged_directory(out: Path, force: bool) -> Iterator[Path]:
+    """Yield an empty staging directory that replaces `out` only if the block succeeds."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise DatasetError(f"{out}: already exists; pass --force to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as e:
+        raise DatasetError(f"{out}: cannot create the output directory ({e.strerror})") from None
+    try:
+        yield stage
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "data")
+            os.replace(stage, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _record(i: int, c: Candidate) -> dict:
+    return {
+        "id": i,
+        "source": c.source,
+        "signature": c.signature,
+        "examples": c.examples,
+        "probe_outputs": c.probe_outputs,
+        "sizes": {"nodes": c.graph.num_nodes, "actions": len(c.actions), "depth": c.depth},
+        "actions": c.actions,
+    }
+
+
+def _write_dataset(
+    stage: Path, candidates: Iterable[Candidate], manifest: dict, shard_size: int
+) -> tuple[int, Counter]:
+    """Stream candidates into programs.jsonl and graph shards; then write the manifest."""
+    from astae.core.graphs import write_graph_shards  # the DGL side, imported only here
+
+    signatures: Counter = Counter()
+    count = 0
+
+    def graphs() -> Iterator[astgraph.ASTGraph]:
+        nonlocal count
+        with open(stage / PROGRAMS, "w", encoding="utf-8") as f:
+            for c in candidates:
+                f.write(json.dumps(_record(count, c), separators=(",", ":")) + "\n")
+                signatures[c.signature] += 1
+                count += 1
+                yield c.graph
+
+    (stage / GRAPHS).mkdir()
+    shards = write_graph_shards(graphs(), stage / GRAPHS, shard_size)
+    manifest = {
+        **manifest,
+        "counts": {**manifest.get("counts", {}), "programs": count},
+        "signatures": dict(sorted(signatures.items())),
+        "graphs": {
+            "shards": shards,
+            "node_types": list(astgraph.NODE_TYPES),
+            "value_tokens": list(astgraph.VALUE_TOKENS),
+            "edge_types": list(astgraph.EDGE_TYPES),
+        },
+    }
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return count, signatures
+
+
+def _base_manifest(cfg: GeneratorConfig, seed: int, origin: str) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "grammar_fingerprint": GRAMMAR.fingerprint,
+        "origin": origin,
+        "seed": seed,
+        "generator": cfg.model_dump(),
+        "probes": {sig.display: probe_inputs(sig, cfg) for sig in all_signatures()},
+    }
+
+
+def _limits(cfg: GeneratorConfig) -> ExecutionLimits:
+    return ExecutionLimits(time_limit=cfg.time_limit, memory_limit_mb=cfg.memory_limit_mb)
+
+
+# -- building ------------------------------------------------------------------------
+
+
+@dataclass
+class _Selection:
+    """Global, in-order dedup of the candidate stream: the same for any worker count."""
+
+    n: int
+    seen_sources: set[str] = field(default_factory=set)
+    seen_behaviours: set[str] = field(default_factory=set)
+    rejected: Counter = field(default_factory=Counter)
+    candidates: int = 0
+    kept: int = 0
+
+    def admit(self, item: Candidate | str) -> bool:
+        self.candidates += 1
+        if isinstance(item, str):
+            self.rejected[item] += 1
+            return False
+        if item.source in self.seen_sources:
+            self.rejected["duplicate_source"] += 1
+            return False
+        if item.behaviour_key in self.seen_behaviours:
+            self.rejected["duplicate_behaviour"] += 1
+            return False
+        self.seen_sources.add(item.source)
+        self.seen_behaviours.add(item.behaviour_key)
+        self.kept += 1
+        return True
+
+
+def _run_chunk_until_done(pool: SandboxPool, payload: tuple, first: ChunkResult | TaskFailure):
+    """Re-run a chunk whose worker died or hung, skipping the candidate it was stuck on."""
+    result, skip = first, set(payload[3])
+    while isinstance(result, TaskFailure):
+        if result.marker is None or result.marker in skip:
+            raise DatasetError(f"a generator worker failed repeatedly ({result.kind})")
+        skip.add(result.marker)
+        (result,) = pool.imap(generate_chunk, [(*payload[:3], frozenset(skip))])
+    return result
+
+
+def _generated(
+    pool: SandboxPool, cfg: GeneratorConfig, seed: int, workers: int, selection: _Selection,
+    progress: Progress | None,
+) -> Iterator[Candidate]:
+    cfg_data = cfg.model_dump()
+    next_chunk = 0
+    while selection.kept < selection.n:
+        payloads = [
+            (cfg_data, seed, c, frozenset()) for c in range(next_chunk, next_chunk + 4 * workers)
+        ]
+        next_chunk += len(payloads)
+        for payload, result in zip(payloads, list(pool.imap(generate_chunk, payloads))):
+            if selection.kept >= selection.n:
+                break  # later chunks of the round are not used
+            result = _run_chunk_until_done(pool, payload, result)
+            for item in result.candidates:
+                if selection.kept < selection.n and selection.admit(item):
+                    yield item
+                    if progress:
+                        progress(selection.kept, selection.n)
+
+
+def build_dataset(
+    out: Path,
+    n: int,
+    seed: int,
+    cfg: GeneratorConfig | None = None,
+    workers: int = 1,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Generate exactly `n` filtered, deduplicated programs with examples into `out`."""
+    cfg = cfg or GeneratorConfig()
+    if n < 1:
+        raise DatasetError(f"--n must be at least 1, not {n}")
+    if workers < 1:
+        raise DatasetError(f"--workers must be at least 1, not {workers}")
+    start = time.perf_counter()
+    selection = _Selection(n)
+    with staged_directory(out, force) as stage, SandboxPool(workers, _limits(cfg)) as pool:
+        manifest = _base_manifest(cfg, seed, "generated")
+        stream = _generated(pool, cfg, seed, workers, selection, progress)
+        # The manifest's counts are finalised after the stream is consumed.
+        count, _ = _write_dataset(stage, stream, manifest, cfg.shard_size)
+        _patch_counts(stage, selection)
+    return BuildReport(
+        Path(out), count, selection.candidates, dict(selection.rejected),
+        time.perf_counter() - start, workers,
+    )
+
+
+def _patch_counts(stage: Path, selection: _Selection) -> None:
+    path = stage / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["counts"].update(
+        candidates=selection.candidates, rejected=dict(sorted(selection.rejected.items()))
+    )
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+# -- importing -----------------------------------------------------------------------
+
+
+def _read_import_file(path: Path) -> list[tuple[int, str, list | None]]:
+    """(line, source, examples or None) for each program of a .py or .jsonl file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read ({e})") from None
+    if path.suffix == ".py":
+        return [(0, text, None)]
+    if path.suffix != ".jsonl":
+        raise DatasetError(f"{path}: expected a .py or .jsonl file")
+    items = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("source"), str):
+            raise DatasetError(f'{path}:{lineno}: expected an object with a "source" string')
+        examples = record.get("examples")
+        if examples is not None and not isinstance(examples, list):
+            raise DatasetError(f'{path}:{lineno}: "examples" must be a list')
+        items.append((lineno, record["source"], examples))
+    return items
+
+
+def _parse_import(path: Path) -> list[tuple[Program, list | None]]:
+    items = _read_import_file(path)
+    programs: list[tuple[Program, list | None]] = []
+    errors: list[str] = []
+    for lineno, source, examples in items:
+        try:
+            parsed = parse_functions(source)
+        except LanguageError as e:
+            parsed = [e]
+        if not parsed:
+            errors.append(f"{path}:{lineno or 1}: no function definition found")
+        for item in parsed:
+            if isinstance(item, LanguageError):
+                where = f"{path}:{lineno}" if lineno else f"{path}:{item.line or 1}"
+                errors.append(f"{where}: {item.reason}")
+            else:
+                programs.append((item, examples))
+    if errors:
+        raise DatasetError(
+            f"{len(errors)} program(s) outside the language; nothing was written:\n  "
+            + "\n  ".join(errors)
+        )
+    if not programs:
+        raise DatasetError(f"{path}: no programs found")
+    return programs
+
+
+def import_dataset(
+    file: Path,
+    out: Path,
+    seed: int = 0,
+    cfg: GeneratorConfig | None = None,
+    workers: int = 1,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Turn a user's .py or .jsonl programs into a dataset in the standard format."""
+    cfg = cfg or GeneratorConfig()
+    file = Path(file)
+    start = time.perf_counter()
+    programs = _parse_import(file)
+    cfg_data = cfg.model_dump()
+    payloads = [
+        (cfg_data, seed, i, p.source, p.actions, examples)
+        for i, (p, examples) in enumerate(programs)
+    ]
+    results: list[Candidate] = []
+    errors: list[str] = []
+    with SandboxPool(workers, _limits(cfg)) as pool:
+        for (p, _), result in zip(programs, pool.imap(import_task, payloads)):
+            where = f"{file}:{p.line}" if file.suffix == ".py" else f"{file} program `{p.name}`"
+            if isinstance(result, TaskFailure):
+                errors.append(f"{where}: the program hung or crashed its worker")
+            elif isinstance(result, str):
+                errors.append(f"{where}: {result}")
+            else:
+                results.append(result)
+                if progress:
+                    progress(len(results), len(programs))
+    if errors:
+        raise DatasetError(
+            f"{len(errors)} program(s) could not be imported; nothing was written:\n  "
+            + "\n  ".join(errors)
+        )
+    with staged_directory(out, force) as stage:
+        manifest = _base_manifest(cfg, seed, f"imported from {file.name}")
+        manifest["counts"] = {"candidates": len(results), "rejected": {}}
+        count, _ = _write_dataset(stage, results, manifest, cfg.shard_size)
+    return BuildReport(Path(out), count, len(results), {}, time.perf_counter() - start, workers)
+
+
+# -- reading -------------------------------------------------------------------------
+
+_RECORD_FIELDS = {
+    "id": int, "source": str, "signature": str, "examples": list, "probe_outputs": list,
+    "sizes": dict, "actions": list,
+}
+
+
+@dataclass
+class Dataset:
+    """A validated dataset directory: its manifest, its programs and (lazily) its graphs."""
+
+    path: Path
+    manifest: dict
+    programs: list[dict]
+
+    def __len__(self) -> int:
+        return len(self.programs)
+
+    @property
+    def graph_shards(self) -> list[dict]:
+        """The shard files of graphs/, as recorded in the manifest."""
+        return self.manifest["graphs"]["shards"]
+
+    def graphs(self):
+        """A `GraphStore` over graphs/ (imports DGL)."""
+        from astae.core.graphs import GraphStore
+
+        return GraphStore(self.path / GRAPHS, self.graph_shards)
+
+
+def _read_manifest(path: Path) -> dict:
+    file = path / MANIFEST
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: not a dataset (no {MANIFEST})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DatasetError(f"{file}: unreadable manifest ({e})") from None
+    if not isinstance(manifest, dict):
+        raise DatasetError(f"{file}: the manifest must be a JSON object")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise DatasetError(
+            f"{file}: dataset format version {version!r}; this astae reads version {FORMAT_VERSION}"
+        )
+    fingerprint = manifest.get("grammar_fingerprint")
+    if fingerprint != GRAMMAR.fingerprint:
+        raise DatasetError(
+            f"{file}: dataset built with grammar {fingerprint!r}, this astae's grammar is "
+            f"{GRAMMAR.fingerprint!r}; rebuild or re-import it"
+        )
+    for key in ("counts", "graphs", "probes"):
+        if not isinstance(manifest.get(key), dict):
+            raise DatasetError(f"{file}: missing or malformed `{key}`")
+    return manifest
+
+
+def _read_programs(path: Path) -> list[dict]:
+    file = path / PROGRAMS
+    programs = []
+    try:
+        with open(file, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DatasetError(f"{file}:{lineno}: not valid JSON ({e.msg})") from None
+                if not isinstance(record, dict):
+                    raise DatasetError(f"{file}:{lineno}: expected a JSON object")
+                for key, type_ in _RECORD_FIELDS.items():
+                    if key not in record:
+                        raise DatasetError(f"{file}:{lineno}: missing field `{key}`")
+                    if not isinstance(record[key], type_) or isinstance(record[key], bool):
+                        raise DatasetError(
+                            f"{file}:{lineno}: field `{key}` must be {type_.__name__}"
+                        )
+                if record["id"] != len(programs):
+                    raise DatasetError(
+                        f"{file}:{lineno}: id {record['id']} where {len(programs)} was expected"
+                    )
+                programs.append(record)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: not a dataset (no {PROGRAMS})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{file}: unreadable ({e})") from None
+    return programs
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Read and validate a dataset directory (manifest, programs, shard counts)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: no such dataset directory")
+    manifest = _read_manifest(path)
+    programs = _read_programs(path)
+    if not programs:
+        raise DatasetError(f"{path / PROGRAMS}: the dataset is empty")
+    expected = manifest["counts"].get("programs")
+    if expected != len(programs):
+        raise DatasetError(
+            f"{path / PROGRAMS}: {len(programs)} programs, the manifest says {expected}"
+        )
+    shards = manifest["graphs"].get("shards")
+    if not isinstance(shards, list):
+        raise DatasetError(f"{path / MANIFEST}: missing graph shard list")
+    if not (path / GRAPHS).is_dir():
+        raise DatasetError(f"{path}: no {GRAPHS}/ directory")
+    in_shards = sum(int(s.get("count", 0)) for s in shards)
+    if in_shards != len(programs):
+        raise DatasetError(
+            f"{path / GRAPHS}: {in_shards} graphs for {len(programs)} programs"
+        )
+    for shard in shards:
+        if not (path / GRAPHS / shard["file"]).is_file():
+            raise DatasetError(f"{path / GRAPHS / shard['file']}: graph shard missing")
+    return Dataset(path, manifest, programs)

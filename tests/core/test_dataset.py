@@ -1,0 +1,197 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from astae.core.dataset import (
+    MANIFEST,
+    PROGRAMS,
+    DatasetError,
+    build_dataset,
+    import_dataset,
+    load_dataset,
+)
+from astae.core.executor import Executor, Job, Outcome
+from astae.core.grammar import GRAMMAR
+from astae.core.language import parse_program
+from tests.conftest import TINY
+
+
+def test_build_keeps_exactly_n_programs_with_graphs(tiny_dataset):
+    ds = load_dataset(tiny_dataset)
+    assert len(ds) == 50
+    assert ds.manifest["counts"]["programs"] == 50
+    assert ds.manifest["grammar_fingerprint"] == GRAMMAR.fingerprint
+    assert len(ds.graphs()) == 50
+
+
+def test_built_programs_are_canonical_distinct_and_behaviourally_distinct(tiny_dataset):
+    ds = load_dataset(tiny_dataset)
+    sources = [p["source"] for p in ds.programs]
+    assert len(set(sources)) == len(sources)
+    behaviours = {p["signature"] + json.dumps(p["probe_outputs"]) for p in ds.programs}
+    assert len(behaviours) == len(ds)
+    for p in ds.programs:
+        parsed = parse_program(p["source"])
+        assert parsed.source == p["source"]
+        assert list(parsed.actions) == p["actions"]
+        assert parsed.signature.display == p["signature"]
+        assert TINY.examples_min <= len(p["examples"]) <= TINY.examples_max
+        assert len(p["probe_outputs"]) == TINY.probe_count
+
+
+def test_stored_examples_equal_a_fresh_run(tiny_dataset):
+    ds = load_dataset(tiny_dataset)
+    jobs = [
+        Job(p["source"], [e["input"] for e in p["examples"]], [e["output"] for e in p["examples"]])
+        for p in ds.programs
+    ]
+    with Executor(workers=2) as ex:
+        results = ex.run(jobs)
+    assert all(r.status == Outcome.OK for rs in results for r in rs)
+
+
+def test_stored_probe_outputs_equal_a_fresh_run(tiny_dataset):
+    ds = load_dataset(tiny_dataset)
+    jobs = [Job(p["source"], ds.manifest["probes"][p["signature"]]) for p in ds.programs[:20]]
+    with Executor(workers=1) as ex:
+        results = ex.run(jobs)
+    for p, rs in zip(ds.programs, results):
+        fresh = [r.output if r.status == Outcome.OK else None for r in rs]
+        assert fresh == p["probe_outputs"]
+
+
+def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path, tiny_dataset):
+    build_dataset(tmp_path / "w2", 50, seed=7, cfg=TINY, workers=2)
+    a = (tiny_dataset / PROGRAMS).read_bytes()
+    b = (tmp_path / "w2" / PROGRAMS).read_bytes()
+    assert a == b
+
+
+def test_a_failed_build_leaves_nothing_behind(tmp_path):
+    def explode(done: int, total: int) -> None:
+        if done == 5:
+            raise RuntimeError("simulated failure")
+
+    with pytest.raises(RuntimeError):
+        build_dataset(tmp_path / "out", 20, seed=1, cfg=TINY, progress=explode)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_directory_is_not_replaced_without_force(tmp_path, tiny_dataset):
+    target = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, target)
+    before = (target / PROGRAMS).read_bytes()
+    with pytest.raises(DatasetError, match="--force"):
+        build_dataset(target, 5, seed=2, cfg=TINY)
+    assert (target / PROGRAMS).read_bytes() == before
+    build_dataset(target, 5, seed=2, cfg=TINY, force=True)
+    assert len(load_dataset(target)) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
+
+
+USER_FILE = '''
+def double_positive(xs: list[int]) -> list[int]:
+    """Doubles the positive numbers."""
+    result = []
+    for x in xs:
+        if x > 0:
+            result.append(2 * x)
+    return result
+
+
+def clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(value, high))
+'''
+
+
+def test_import_py_canonicalises_and_generates_examples(tmp_path):
+    src = tmp_path / "mine.py"
+    src.write_text(USER_FILE)
+    import_dataset(src, tmp_path / "ds", seed=0, cfg=TINY)
+    ds = load_dataset(tmp_path / "ds")
+    assert len(ds) == 2
+    first = ds.programs[0]
+    assert first["source"].startswith("def program(a0: list[int]) -> list[int]:\n    v0 = []")
+    for ex in first["examples"]:
+        assert ex["output"] == [2 * x for x in ex["input"][0] if x > 0]
+    assert len(first["examples"]) >= TINY.examples_min
+
+
+def test_import_jsonl_keeps_given_examples(tmp_path):
+    src = tmp_path / "mine.jsonl"
+    record = {
+        "source": "def f(a: int) -> int:\n    return a * 2",
+        "examples": [{"input": [3], "output": 6}, {"input": [-1], "output": -2}],
+    }
+    src.write_text(json.dumps(record) + "\n")
+    import_dataset(src, tmp_path / "ds", cfg=TINY)
+    assert load_dataset(tmp_path / "ds").programs[0]["examples"] == record["examples"]
+
+
+def test_import_rejects_examples_the_program_does_not_satisfy(tmp_path):
+    src = tmp_path / "mine.jsonl"
+    record = {"source": "def f(a: int) -> int:\n    return a", "examples": [{"input": [3], "output": 4}]}
+    src.write_text(json.dumps(record) + "\n")
+    with pytest.raises(DatasetError, match="expected 4"):
+        import_dataset(src, tmp_path / "ds", cfg=TINY)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_import_fails_whole_naming_every_program_outside_the_language(tmp_path):
+    src = tmp_path / "mine.py"
+    src.write_text(
+        USER_FILE
+        + "\n\ndef bad(a: int) -> int:\n    while a:\n        a -= 1\n    return a\n"
+        + "\n\ndef worse(a: int) -> int:\n    import os\n    return a\n"
+    )
+    with pytest.raises(DatasetError) as e:
+        import_dataset(src, tmp_path / "ds", cfg=TINY)
+    message = str(e.value)
+    assert "2 program(s)" in message
+    assert f"{src}:18: `while` loop" in message
+    assert f"{src}:24: `import`" in message
+    assert not (tmp_path / "ds").exists()
+
+
+def _corrupt_copy(tmp_path: Path, tiny_dataset: Path) -> Path:
+    target = tmp_path / "bad"
+    shutil.copytree(tiny_dataset, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda d: (d / PROGRAMS).write_text("{not json\n"), "programs.jsonl:1: not valid JSON"),
+        (lambda d: (d / PROGRAMS).write_text('{"id": 0}\n'), "missing field `source`"),
+        (lambda d: (d / MANIFEST).unlink(), "not a dataset"),
+        (lambda d: shutil.rmtree(d / "graphs"), "no graphs/"),
+        (
+            lambda d: (d / PROGRAMS).write_text(
+                "".join((d / PROGRAMS).read_text().splitlines(keepends=True)[:10])
+            ),
+            "the manifest says 50",
+        ),
+        (
+            lambda d: (d / MANIFEST).write_text(
+                json.dumps({**json.loads((d / MANIFEST).read_text()), "grammar_fingerprint": "x"})
+            ),
+            "grammar",
+        ),
+        (
+            lambda d: (d / MANIFEST).write_text(
+                json.dumps({**json.loads((d / MANIFEST).read_text()), "format_version": 99})
+            ),
+            "format version 99",
+        ),
+    ],
+    ids=["malformed line", "missing field", "no manifest", "no graphs", "count", "grammar", "version"],
+)
+def test_load_dataset_names_what_is_wrong(tmp_path, tiny_dataset, mutate, fragment):
+    target = _corrupt_copy(tmp_path, tiny_dataset)
+    mutate(target)
+    with pytest.raises(DatasetError, match=None) as e:
+        load_dataset(target)
+    assert fragment in str(e.value)
