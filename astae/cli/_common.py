@@ -26,7 +26,7 @@ from astae.core.dataset import DatasetError
 from astae.core.language import LanguageError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 # Errors that are the user's input, not astae's bugs: one message, exit code 2.
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DatasetError, LanguageError)

@@ -61,7 +61,9 @@ class GeneratorConfig(_Strict):
         16, ge=2, le=256, description="Fixed probe inputs per signature (behaviour dedup)."
     )
     probe_seed: int = Field(0, description="Seed of the probe inputs (the same for every dataset).")
-    time_limit: float = Field(0.5, gt=0, le=60, description="Seconds per program call.")
+    time_limit: float = Field(
+        0.05, gt=0, le=60, description="Seconds per program call while generating."
+    )
     memory_limit_mb: int = Field(512, ge=64, description="Memory a worker may add, in MiB.")
     chunk_size: int = Field(64, ge=1, le=10_000, description="Candidates per worker task.")
     shard_size: int = Field(10_000, ge=1, description="Graphs per DGL shard file.")

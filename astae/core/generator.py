@@ -9,6 +9,7 @@ the same whatever the number of workers. Imports neither torch nor DGL.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from dataclasses import dataclass, field
@@ -124,8 +125,17 @@ def sample_inputs(rng: random.Random, sig: Signature, cfg: GeneratorConfig, n: i
 
 def probe_inputs(sig: Signature, cfg: GeneratorConfig) -> list[list]:
     """The fixed probe inputs of a signature (the same for every dataset with this config)."""
-    rng = random.Random(f"probe:{cfg.probe_seed}:{sig.display}")
-    return sample_inputs(rng, sig, cfg, cfg.probe_count)
+    ranges = (cfg.int_min, cfg.int_max, cfg.list_len_min, cfg.list_len_max)
+    return _probe_inputs(sig, cfg.probe_seed, cfg.probe_count, ranges)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_inputs(sig: Signature, seed: int, count: int, ranges: tuple) -> list[list]:
+    cfg = GeneratorConfig(
+        int_min=ranges[0], int_max=ranges[1], list_len_min=ranges[2], list_len_max=ranges[3]
+    )
+    rng = random.Random(f"probe:{seed}:{sig.display}")
+    return sample_inputs(rng, sig, cfg, count)
 
 
 @dataclass
@@ -187,7 +197,7 @@ def evaluate_candidate(
     # Draw spare inputs so that a few failing ones still leave k examples.
     spare = k + max(2, int(k * cfg.max_error_rate) + 1)
     inputs = sample_inputs(rng, sig, cfg, spare)
-    results = run_examples(source, probes + inputs, None, limits, check=False)
+    results = run_examples(source, probes + inputs, None, limits, check=False, stop_at_limit=True)
     reason = judge(results, len(probes), cfg)
     probe_outputs = [r.output if r.status == Outcome.OK else None for r in results[: len(probes)]]
     examples = [

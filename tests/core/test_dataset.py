@@ -149,9 +149,12 @@ def test_import_fails_whole_naming_every_program_outside_the_language(tmp_path):
     with pytest.raises(DatasetError) as e:
         import_dataset(src, tmp_path / "ds", cfg=TINY)
     message = str(e.value)
+    lines = src.read_text().splitlines()
+    while_line = lines.index("    while a:") + 1
+    import_line = lines.index("    import os") + 1
     assert "2 program(s)" in message
-    assert f"{src}:18: `while` loop" in message
-    assert f"{src}:24: `import`" in message
+    assert f"{src}:{while_line}: `while` loop" in message
+    assert f"{src}:{import_line}: `import`" in message
     assert not (tmp_path / "ds").exists()
 
 
