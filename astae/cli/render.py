@@ -6,6 +6,7 @@ import json
 
 from rich.columns import Columns
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -22,7 +23,7 @@ def _kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(key, str(value))
+        table.add_row(escape(key), escape(str(value)))
     return table
 
 
@@ -34,7 +35,7 @@ def _count_table(title: str, header: str, rows: list[tuple[str, int]], bar: bool
         table.add_column("")
     peak = max((c for _, c in rows), default=1) or 1
     for label, count in rows:
-        cells = [label, f"{count:,}"]
+        cells = [escape(label), f"{count:,}"]
         if bar:
             cells.append("█" * max(1 if count else 0, round(24 * count / peak)))
         table.add_row(*cells)
@@ -87,10 +88,20 @@ def _tree_label(node: Node | Var) -> str:
     arg = f"[{prod.arg}]" if prod.arg is not None and prod.kind != "function" else ""
     if prod.kind == "function":
         arg = f" {prod.arg.display}"
-    return f"[dim]{prod.lhs}[/] {prod.kind}{arg}".replace("[[", r"\[[")
+    return f"[dim]{prod.lhs}[/] {escape(prod.kind + arg)}"
+
+
+_BLOCKS = ("Body:", "Block:", "More:")
 
 
 def _add_subtree(tree: Tree, node: Node | Var) -> None:
+    # Statement lists are chains in the derivation (stmt, rest); show them as siblings.
+    if isinstance(node, Node) and GRAMMAR.productions[node.production].lhs.startswith(_BLOCKS):
+        while GRAMMAR.productions[node.production].kind == "stmt":
+            _add_subtree(tree, node.children[0])
+            node = node.children[1]
+        if GRAMMAR.productions[node.production].kind == "end":
+            return
     branch = tree.add(_tree_label(node))
     if isinstance(node, Node):
         for child in node.children:
@@ -100,7 +111,7 @@ def _add_subtree(tree: Tree, node: Node | Var) -> None:
 def render_program(console: Console, view: ProgramView) -> None:
     """`astae inspect program`."""
     console.print(Panel(Syntax(view.source, "python", theme="ansi_dark"),
-                        title=f"program {view.id}  {view.signature}", title_align="left"))
+                        title=escape(f"program {view.id}  {view.signature}"), title_align="left"))
     tree = Tree("[bold]typed AST (derivation)[/]")
     _add_subtree(tree, view.tree)
     console.print(tree)
@@ -112,7 +123,7 @@ def render_program(console: Console, view: ProgramView) -> None:
     actions.add_column("#", justify="right")
     actions.add_column("action")
     for i, label in enumerate(view.actions):
-        actions.add_row(str(i), label)
+        actions.add_row(str(i), escape(label))
     console.print(actions)
     examples = Table(title="examples", title_justify="left")
     examples.add_column("input")

@@ -62,7 +62,7 @@ class GeneratorConfig(_Strict):
     )
     probe_seed: int = Field(0, description="Seed of the probe inputs (the same for every dataset).")
     time_limit: float = Field(
-        0.05, gt=0, le=60, description="Seconds per program call while generating."
+        0.01, gt=0, le=60, description="Seconds per program call while generating."
     )
     memory_limit_mb: int = Field(512, ge=64, description="Memory a worker may add, in MiB.")
     chunk_size: int = Field(64, ge=1, le=10_000, description="Candidates per worker task.")

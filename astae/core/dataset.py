@@ -13,10 +13,12 @@ place when complete, so a failed or interrupted build never leaves half a datase
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -232,6 +234,9 @@ def build_dataset(
         raise DatasetError(f"--workers must be at least 1, not {workers}")
     start = time.perf_counter()
     selection = _Selection(n)
+    # DGL takes seconds to import: let that overlap with the first round of generation.
+    importer = threading.Thread(target=importlib.import_module, args=("astae.core.graphs",))
+    importer.start()
     with staged_directory(out, force) as stage, SandboxPool(workers, _limits(cfg)) as pool:
         manifest = _base_manifest(cfg, seed, "generated")
         stream = _generated(pool, cfg, seed, workers, selection, progress)

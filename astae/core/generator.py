@@ -9,16 +9,17 @@ the same whatever the number of workers. Imports neither torch nor DGL.
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import random
 from dataclasses import dataclass, field
 
-from astae.core.astgraph import ASTGraph, build_ast_graph
+from astae.core.astgraph import EDGE_TYPE_ID, NODE_TYPE_ID, ASTGraph, build_ast_graph
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
 from astae.core.executor import ExampleResult, ExecutionLimits, Outcome, mark_progress, run_examples
-from astae.core.grammar import GRAMMAR, Signature
+from astae.core.grammar import GRAMMAR, MAX_PARAMS, Signature
 
 # Relative weight of each production kind (split evenly among its variants unless
 # `_VARIANT_WEIGHTS` says otherwise). Tuned so programs read like small list and
@@ -48,6 +49,7 @@ _VARIANT_WEIGHTS: dict[tuple[str, object], float] = {
 _LEAF_KINDS = {"const", "var", "nil", "literal"}
 _NEW_VARIABLE_PROBABILITY = 0.7
 _RECENT_VARIABLE_PROBABILITY = 0.5
+_UNREAD_VARIABLE_PROBABILITY = 0.8
 
 
 def _production_weights() -> list[float]:
@@ -75,11 +77,20 @@ def sample_program(rng: random.Random, cfg: GeneratorConfig) -> DerivationState:
     state = DerivationState(max_actions=cfg.max_actions)
     state.apply(GRAMMAR.production("Program", "function", sig))
     statements = 0
+    unread: set[int] = set()  # variable actions whose latest stored value is not read yet
     while not state.done:
         frame = state.frontier
         legal = state.legal_actions()
         if frame.symbol in GRAMMAR.slot_set:
-            state.apply(_choose_variable(rng, legal, frame.symbol), validate=False)
+            action = _choose_variable(rng, legal, frame.symbol, unread)
+            state.apply(action, validate=False)
+            if action == GRAMMAR.new_action:  # the variable just declared
+                action = GRAMMAR.var_action(MAX_PARAMS + state.num_locals - 1)
+            var = action
+            if GRAMMAR.productions[frame.parent_action].kind in _STORES:
+                unread.add(var)
+            else:
+                unread.discard(var)
             continue
         family = frame.symbol.split(":")[0]
         candidates = legal
@@ -100,14 +111,22 @@ def sample_program(rng: random.Random, cfg: GeneratorConfig) -> DerivationState:
     return state
 
 
-def _choose_variable(rng: random.Random, legal: list[int], slot: str) -> int:
+def _choose_variable(rng: random.Random, legal: list[int], slot: str, unread: set[int]) -> int:
     new = GRAMMAR.new_action
     if new in legal and (len(legal) == 1 or rng.random() < _NEW_VARIABLE_PROBABILITY):
         return new
     existing = [a for a in legal if a != new]
-    if slot.startswith("Use:") and rng.random() < _RECENT_VARIABLE_PROBABILITY:
-        return max(existing)  # the newest variable: keeps computed values in use
+    if slot.startswith("Use:"):
+        # Prefer values that were stored but not read yet: fewer programs with dead code.
+        waiting = [a for a in existing if a in unread]
+        if waiting and rng.random() < _UNREAD_VARIABLE_PROBABILITY:
+            return max(waiting)
+        if rng.random() < _RECENT_VARIABLE_PROBABILITY:
+            return max(existing)  # the newest variable: keeps computed values in use
     return rng.choice(existing)
+
+
+_STORES = {"assign", "augassign", "extend", "append", "for"}
 
 
 def sample_value(rng: random.Random, type_: str, cfg: GeneratorConfig) -> int | list[int]:
@@ -231,6 +250,13 @@ def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
         if reason is not None:
             out.candidates.append(reason)
             continue
+        graph = build_ast_graph(source)
+        if has_dead_store(graph):
+            out.candidates.append("dead_code")
+            continue
+        if has_trivial_expression(source):
+            out.candidates.append("trivial_expression")
+            continue
         out.candidates.append(
             Candidate(
                 source=source,
@@ -239,10 +265,33 @@ def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
                 examples=examples,
                 probe_outputs=probe_outputs,
                 depth=tree_depth(state.tree()),
-                graph=build_ast_graph(source),
+                graph=graph,
             )
         )
     return out
+
+
+_DEF_USE = EDGE_TYPE_ID["def_use"]
+_TARGETS = EDGE_TYPE_ID["child:targets"]
+_TARGET = EDGE_TYPE_ID["child:target"]
+_VALUE = EDGE_TYPE_ID["child:value"]
+_AUGASSIGN = NODE_TYPE_ID["AugAssign"]
+_ATTRIBUTE = NODE_TYPE_ID["Attribute"]
+
+
+def has_dead_store(graph: ASTGraph) -> bool:
+    """Whether an assignment, augmented assignment or append changes a value nobody reads."""
+    read = {s for s, e in zip(graph.src, graph.edge_types) if e == _DEF_USE}
+    for s, d, e in zip(graph.src, graph.dst, graph.edge_types):
+        kind = graph.node_types[s]
+        is_store = (
+            e == _TARGETS
+            or (e == _TARGET and kind == _AUGASSIGN)
+            or (e == _VALUE and kind == _ATTRIBUTE)  # the list of `v.append(...)`
+        )
+        if is_store and d not in read:
+            return True
+    return False
 
 
 def _matches(value: object, type_: str) -> bool:
@@ -307,3 +356,24 @@ def import_task(payload: tuple) -> Candidate | str:
         depth=tree_depth(state.tree()),
         graph=build_ast_graph(source),
     )
+
+
+def has_trivial_expression(source: str) -> bool:
+    """Whether the program compares or combines an expression with itself (`x >= x`,
+    `x and x`, `range(x, x)`, `x - x`, `x // x`, `x % x`) or assigns a variable to itself."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            pair = (node.left, node.comparators[0])
+        elif isinstance(node, ast.BoolOp):
+            pair = (node.values[0], node.values[1])
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.FloorDiv, ast.Mod)):
+            pair = (node.left, node.right)
+        elif isinstance(node, ast.Call) and len(node.args) == 2:
+            pair = (node.args[0], node.args[1])
+        elif isinstance(node, ast.Assign):
+            pair = (node.targets[0], node.value)
+        else:
+            continue
+        if ast.dump(pair[0]).replace("Store", "Load") == ast.dump(pair[1]).replace("Store", "Load"):
+            return True
+    return False

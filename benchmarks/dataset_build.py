@@ -1,0 +1,116 @@
+"""Dataset build throughput: kept programs/s with 1 and 2 workers at N = 5,000.
+
+Run with `uv run python benchmarks/dataset_build.py [--n 5000]`; prints a table and writes
+`benchmarks/results/dataset_build.json`. Three measurements, in one run:
+
+- end to end: `build_dataset` (the `astae dataset build` core) with 1 and 2 workers, wall
+  clock including worker start-up, the DGL import and writing the shards;
+- generation only: the same chunk tasks through the sandbox pool, after start-up, which is
+  what the worker count can scale;
+- the executor's example runs/s on the kept programs' own examples (checker included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from astae.core.config import GeneratorConfig
+from astae.core.dataset import build_dataset, load_dataset
+from astae.core.executor import ExecutionLimits, Executor, Job, SandboxPool
+from astae.core.generator import generate_chunk
+
+OUT = Path(__file__).parent / "results" / "dataset_build.json"
+
+
+def end_to_end(n: int, workers: int, root: Path) -> dict:
+    """Wall clock of a whole build."""
+    start = time.perf_counter()
+    report = build_dataset(root / f"w{workers}", n, seed=0, workers=workers)
+    seconds = time.perf_counter() - start
+    return {
+        "workers": workers, "programs": report.programs, "candidates": report.candidates,
+        "seconds": round(seconds, 2), "kept_per_s": round(report.programs / seconds, 1),
+    }
+
+
+def generation_only(chunks: int, workers: int) -> dict:
+    """Chunk tasks through a warm pool: candidates and kept (before dedup) per second."""
+    cfg = GeneratorConfig()
+    data = cfg.model_dump()
+    limits = ExecutionLimits(time_limit=cfg.time_limit, memory_limit_mb=cfg.memory_limit_mb)
+    with SandboxPool(workers, limits) as pool:
+        list(pool.imap(generate_chunk, [(data, 99, c, frozenset()) for c in range(workers)]))
+        start = time.perf_counter()
+        results = list(pool.imap(generate_chunk, [(data, 0, c, frozenset()) for c in range(chunks)]))
+        seconds = time.perf_counter() - start
+    candidates = sum(len(r.candidates) for r in results)
+    passed = sum(not isinstance(c, str) for r in results for c in r.candidates)
+    return {
+        "workers": workers, "candidates": candidates, "passed_filters": passed,
+        "seconds": round(seconds, 2), "candidates_per_s": round(candidates / seconds, 1),
+        "passed_per_s": round(passed / seconds, 1),
+    }
+
+
+def executor_runs(dataset: Path, workers: int) -> dict:
+    """Example runs/s of the executor on a built dataset's programs (checker included)."""
+    ds = load_dataset(dataset)
+    jobs = [
+        Job(p["source"], [e["input"] for e in p["examples"]], [e["output"] for e in p["examples"]])
+        for p in ds.programs
+    ]
+    with Executor(workers=workers) as ex:
+        ex.run(jobs[:50])
+        start = time.perf_counter()
+        results = ex.run(jobs)
+        seconds = time.perf_counter() - start
+    runs = sum(len(r) for r in results)
+    return {"workers": workers, "example_runs": runs, "seconds": round(seconds, 2),
+            "example_runs_per_s": round(runs / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build = [end_to_end(args.n, w, root) for w in (1, 2)]
+        generation = [generation_only(60, w) for w in (1, 2)]
+        executor = [executor_runs(root / "w2", w) for w in (1, 2)]
+    same = build[0]["programs"] == build[1]["programs"]
+    print(f"dataset build, N = {args.n:,} (target: >= 1,000 kept/s with 2 workers, 2 workers >= 1.7x)")
+    print(f"{'workers':>7}  {'seconds':>8}  {'kept/s':>8}  {'candidates':>10}")
+    for row in build:
+        print(f"{row['workers']:>7}  {row['seconds']:>8}  {row['kept_per_s']:>8}  {row['candidates']:>10,}")
+    print(f"speed-up 2 vs 1 workers: {build[1]['kept_per_s'] / build[0]['kept_per_s']:.2f}x")
+    print("\ngeneration only (warm pool, before dedup)")
+    print(f"{'workers':>7}  {'cand/s':>8}  {'passed/s':>8}")
+    for row in generation:
+        print(f"{row['workers']:>7}  {row['candidates_per_s']:>8}  {row['passed_per_s']:>8}")
+    print(f"speed-up: {generation[1]['candidates_per_s'] / generation[0]['candidates_per_s']:.2f}x")
+    print("\nexecutor on the dataset's examples (target: >= 20,000 example runs/s)")
+    for row in executor:
+        print(f"{row['workers']:>7} workers  {row['example_runs_per_s']:>8,} runs/s")
+    report = {
+        "benchmark": "dataset_build", "python": sys.version.split()[0],
+        "platform": platform.platform(), "cpus": os.cpu_count(), "n": args.n,
+        "same_counts": same, "end_to_end": build, "generation_only": generation,
+        "executor": executor,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    tmp = OUT.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(tmp, OUT)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
