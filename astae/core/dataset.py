@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import json
 import os
 import shutil
@@ -196,25 +197,34 @@ def _run_chunk_until_done(pool: SandboxPool, payload: tuple, first: ChunkResult 
 
 
 def _generated(
-    pool: SandboxPool, cfg: GeneratorConfig, seed: int, workers: int, selection: _Selection,
+    pool: SandboxPool, cfg: GeneratorConfig, seed: int, selection: _Selection,
     progress: Progress | None,
 ) -> Iterator[Candidate]:
+    """Kept candidates in chunk order; workers run ahead on later chunks meanwhile."""
     cfg_data = cfg.model_dump()
     next_chunk = 0
     while selection.kept < selection.n:
-        payloads = [
-            (cfg_data, seed, c, frozenset()) for c in range(next_chunk, next_chunk + 4 * workers)
-        ]
-        next_chunk += len(payloads)
-        for payload, result in zip(payloads, list(pool.imap(generate_chunk, payloads))):
+        payloads = ((cfg_data, seed, c, frozenset()) for c in itertools.count(next_chunk))
+        failed: tuple | None = None
+        for result in pool.imap(generate_chunk, payloads):
+            payload = (cfg_data, seed, next_chunk, frozenset())
+            next_chunk += 1
+            if isinstance(result, TaskFailure):
+                failed = (payload, result)
+                break  # abandon the stream, retry this chunk alone, then resume after it
+            yield from _admit(result, selection, progress)
             if selection.kept >= selection.n:
-                break  # later chunks of the round are not used
-            result = _run_chunk_until_done(pool, payload, result)
-            for item in result.candidates:
-                if selection.kept < selection.n and selection.admit(item):
-                    yield item
-                    if progress:
-                        progress(selection.kept, selection.n)
+                break
+        if failed is not None:
+            yield from _admit(_run_chunk_until_done(pool, *failed), selection, progress)
+
+
+def _admit(result: ChunkResult, selection: _Selection, progress: Progress | None) -> Iterator[Candidate]:
+    for item in result.candidates:
+        if selection.kept < selection.n and selection.admit(item):
+            yield item
+            if progress:
+                progress(selection.kept, selection.n)
 
 
 def build_dataset(
@@ -239,7 +249,7 @@ def build_dataset(
     importer.start()
     with staged_directory(out, force) as stage, SandboxPool(workers, _limits(cfg)) as pool:
         manifest = _base_manifest(cfg, seed, "generated")
-        stream = _generated(pool, cfg, seed, workers, selection, progress)
+        stream = _generated(pool, cfg, seed, selection, progress)
         # The manifest's counts are finalised after the stream is consumed.
         count, _ = _write_dataset(stage, stream, manifest, cfg.shard_size)
         _patch_counts(stage, selection)

@@ -123,3 +123,26 @@ def test_help_lists_command_groups():
     assert result.exit_code == 0
     for part in ("dataset", "inspect", "quickstart"):
         assert part in result.output
+
+
+def test_build_that_fails_midway_leaves_no_dataset(tmp_path, monkeypatch):
+    import astae.core.dataset as dataset_module
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(dataset_module, "_patch_counts", fail)
+    result = run("dataset", "build", "--out", tmp_path / "d", "--n", 10)
+    assert result.exit_code != 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_python_dash_m_astae_runs_the_cli():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "astae", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0
+    assert "dataset" in proc.stdout and "inspect" in proc.stdout
