@@ -319,6 +319,27 @@ def _appended(stmt: ast.Expr) -> ast.Name | None:
     return None
 
 
+def dead_stores(fn: ast.FunctionDef) -> list[ast.stmt]:
+    """Statements whose stored value no later code reads: assignments, `+=` and appends."""
+    builder = _Builder()
+    builder.tree(fn)
+    _Flow(builder).function(fn)
+    read = {d for defs in builder.reach.values() for d in defs}
+    dead = []
+    for stmt in ast.walk(fn):
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0]
+        elif isinstance(stmt, ast.AugAssign):
+            target = stmt.target
+        elif isinstance(stmt, ast.Expr):
+            target = _appended(stmt)
+        else:
+            continue
+        if target is not None and builder.ids[target] not in read:
+            dead.append(stmt)
+    return dead
+
+
 def build_ast_graph(source: str) -> ASTGraph:
     """Build the AST graph of the (first) function defined in `source`."""
     try:

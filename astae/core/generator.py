@@ -15,11 +15,12 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from astae.core.astgraph import EDGE_TYPE_ID, NODE_TYPE_ID, ASTGraph, build_ast_graph
+from astae.core.astgraph import ASTGraph, build_ast_graph, dead_stores
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
 from astae.core.executor import ExampleResult, ExecutionLimits, Outcome, mark_progress, run_examples
 from astae.core.grammar import GRAMMAR, MAX_PARAMS, Signature
+from astae.core.language import LanguageError, Program, parse_program
 
 # Relative weight of each production kind (split evenly among its variants unless
 # `_VARIANT_WEIGHTS` says otherwise). Tuned so programs read like small list and
@@ -32,7 +33,7 @@ _KIND_WEIGHTS: dict[tuple[str, str], float] = {
     ("Block", "stmt"): 0.85, ("Block", "return"): 0.15,
     ("Iter", "over"): 2.0, ("Iter", "range"): 1.2,
     ("Int", "const"): 2.0, ("Int", "var"): 5.0, ("Int", "binop"): 2.5, ("Int", "neg"): 0.2,
-    ("Int", "ifexp"): 0.3, ("Int", "call"): 2.4, ("Int", "index"): 0.6,
+    ("Int", "ifexp"): 0.3, ("Int", "call"): 2.4, ("Int", "index"): 0.3,
     ("Bool", "const"): 0.1, ("Bool", "var"): 0.6, ("Bool", "compare"): 5.0,
     ("Bool", "boolop"): 0.5, ("Bool", "not"): 0.3,
     ("List", "var"): 5.0, ("List", "call"): 0.7, ("List", "reverse"): 0.5,
@@ -78,12 +79,16 @@ def sample_program(rng: random.Random, cfg: GeneratorConfig) -> DerivationState:
     state.apply(GRAMMAR.production("Program", "function", sig))
     statements = 0
     unread: set[int] = set()  # variable actions whose latest stored value is not read yet
+    last_read: int | None = None
     while not state.done:
         frame = state.frontier
         legal = state.legal_actions()
         if frame.symbol in GRAMMAR.slot_set:
+            if last_read is not None and len(legal) > 1 and frame.symbol.startswith("Use:"):
+                legal = [a for a in legal if a != last_read]  # `x - x`, `x < x` say nothing
             action = _choose_variable(rng, legal, frame.symbol, unread)
             state.apply(action, validate=False)
+            last_read = action if frame.symbol.startswith("Use:") else last_read
             if action == GRAMMAR.new_action:  # the variable just declared
                 action = GRAMMAR.var_action(MAX_PARAMS + state.num_locals - 1)
             var = action
@@ -104,11 +109,33 @@ def sample_program(rng: random.Random, cfg: GeneratorConfig) -> DerivationState:
             leaf_kinds = _LEAF_KINDS | ({"compare"} if frame.symbol == "Bool" else set())
             leaves = [a for a in legal if GRAMMAR.productions[a].kind in leaf_kinds]
             candidates = leaves or legal
+        candidates = _steer(frame, candidates, rng)
         action = rng.choices(candidates, weights=[_WEIGHTS[a] for a in candidates])[0]
         if family == "Body" and GRAMMAR.productions[action].kind == "stmt":
             statements += 1
         state.apply(action, validate=False)
     return state
+
+
+_RETURN_PRODUCTIONS = frozenset(
+    p.id for p in GRAMMAR.productions if p.kind == "return"
+)
+_DIVISIONS = frozenset(
+    p.id for p in GRAMMAR.productions if p.kind == "binop" and p.arg in ("//", "%")
+)
+_POSITIVE_CONSTANTS = [GRAMMAR.production("Int", "const", k) for k in range(2, 11)]
+
+
+def _steer(frame, candidates: list[int], rng: random.Random) -> list[int]:
+    """Context rules that make kept programs likelier: a returned value is computed, not
+    a constant; a divisor is usually a positive constant (fewer ZeroDivisionErrors)."""
+    if frame.parent_action in _RETURN_PRODUCTIONS:
+        computed = [a for a in candidates if GRAMMAR.productions[a].kind not in ("const", "literal")]
+        return computed or candidates
+    if frame.parent_action in _DIVISIONS and frame.position == 1 and rng.random() < 0.8:
+        constants = [a for a in candidates if a in _POSITIVE_CONSTANTS]
+        return constants or candidates
+    return candidates
 
 
 def _choose_variable(rng: random.Random, legal: list[int], slot: str, unread: set[int]) -> int:
@@ -240,19 +267,19 @@ def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
         state = sample_program(rng, cfg)
         sig = state.signature
         assert sig is not None
-        source = state.to_source()
         run_rng = random.Random(rng.random())
         if i in skip:
             out.candidates.append("too_expensive")
             continue
         mark_progress(i)
+        program = _pruned_program(state)
+        if program is None:
+            out.candidates.append("dead_code")
+            continue
+        source = program.source
         reason, examples, probe_outputs = evaluate_candidate(source, sig, run_rng, cfg, limits)
         if reason is not None:
             out.candidates.append(reason)
-            continue
-        graph = build_ast_graph(source)
-        if has_dead_store(graph):
-            out.candidates.append("dead_code")
             continue
         if has_trivial_expression(source):
             out.candidates.append("trivial_expression")
@@ -261,37 +288,51 @@ def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
             Candidate(
                 source=source,
                 signature=sig.display,
-                actions=list(state.actions),
+                actions=list(program.actions),
                 examples=examples,
                 probe_outputs=probe_outputs,
-                depth=tree_depth(state.tree()),
-                graph=graph,
+                depth=program.depth,
+                graph=build_ast_graph(source),
             )
         )
     return out
 
 
-_DEF_USE = EDGE_TYPE_ID["def_use"]
-_TARGETS = EDGE_TYPE_ID["child:targets"]
-_TARGET = EDGE_TYPE_ID["child:target"]
-_VALUE = EDGE_TYPE_ID["child:value"]
-_AUGASSIGN = NODE_TYPE_ID["AugAssign"]
-_ATTRIBUTE = NODE_TYPE_ID["Attribute"]
+def _pruned_program(state: DerivationState) -> Program | None:
+    source = state.to_source()
+    pruned = prune_dead_stores(source)
+    if pruned is None:
+        return None
+    if pruned != source:
+        try:
+            return parse_program(pruned)  # canonical names may shift once statements are gone
+        except LanguageError:
+            return None  # it removed unreachable code after an if/else that always returns
+    assert state.signature is not None
+    return Program(source, tuple(state.actions), state.signature, tree_depth(state.tree()))
 
 
-def has_dead_store(graph: ASTGraph) -> bool:
-    """Whether an assignment, augmented assignment or append changes a value nobody reads."""
-    read = {s for s, e in zip(graph.src, graph.edge_types) if e == _DEF_USE}
-    for s, d, e in zip(graph.src, graph.dst, graph.edge_types):
-        kind = graph.node_types[s]
-        is_store = (
-            e == _TARGETS
-            or (e == _TARGET and kind == _AUGASSIGN)
-            or (e == _VALUE and kind == _ATTRIBUTE)  # the list of `v.append(...)`
-        )
-        if is_store and d not in read:
-            return True
-    return False
+def prune_dead_stores(source: str) -> str | None:
+    """The program without statements whose stored value is never read, or None when one
+    cannot be removed (it is alone in its block)."""
+    fn = ast.parse(source).body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    changed = False
+    while dead := dead_stores(fn):
+        removed = False
+        for node in ast.walk(fn):
+            for name in ("body", "orelse"):
+                block = getattr(node, name, None)
+                if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                    continue
+                keep = [stmt for stmt in block if stmt not in dead]
+                if keep and len(keep) < len(block):
+                    block[:] = keep
+                    removed = True
+        if not removed:
+            return None
+        changed = True
+    return ast.unparse(fn) if changed else source
 
 
 def _matches(value: object, type_: str) -> bool:
