@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from astae.core.derivation import IllegalAction, replay, tree_depth
+from astae.core.derivation import DerivationState, IllegalAction, replay, tree_depth
 from astae.core.grammar import (
     BUILTINS,
     GRAMMAR,
@@ -532,6 +532,19 @@ def _parse_module(source: str) -> ast.Module:
 
 def program_from_function(fn: ast.stmt) -> Program:
     """Check and canonicalise one top-level function definition."""
+    sig, state = _derive(fn)
+    return Program(
+        source=state.to_source(),
+        actions=tuple(state.actions),
+        signature=sig,
+        depth=tree_depth(state.tree()),
+        name=fn.name,
+        line=fn.lineno,
+    )
+
+
+def _derive(fn: ast.stmt) -> tuple[Signature, DerivationState]:
+    """Convert a function to actions and replay them: the checker proper."""
     if not isinstance(fn, ast.FunctionDef):
         raise _fail(fn, f"only function definitions are allowed at top level, not {_describe(fn)}")
     conv = _Converter()
@@ -549,14 +562,7 @@ def program_from_function(fn: ast.stmt) -> Program:
                 f"variable `{name}` may be used before it is assigned", line
             ) from None
         raise LanguageError(f"not in the language ({e.reason})", line) from None
-    return Program(
-        source=state.to_source(),
-        actions=tuple(state.actions),
-        signature=sig,
-        depth=tree_depth(state.tree()),
-        name=fn.name,
-        line=fn.lineno,
-    )
+    return sig, state
 
 
 def _describe(node: ast.AST) -> str:
@@ -565,6 +571,10 @@ def _describe(node: ast.AST) -> str:
 
 def parse_program(source: str) -> Program:
     """Check a source holding exactly one function; return it in canonical form."""
+    return program_from_function(_single_function(source))
+
+
+def _single_function(source: str) -> ast.stmt:
     module = _parse_module(source)
     if not module.body:
         raise LanguageError("no function definition found")
@@ -575,7 +585,7 @@ def parse_program(source: str) -> Program:
             )
     if len(module.body) > 1:
         raise _fail(module.body[1], "a program is a single function definition")
-    return program_from_function(module.body[0])
+    return module.body[0]
 
 
 def parse_functions(source: str) -> list[Program | LanguageError]:
@@ -594,7 +604,7 @@ def parse_functions(source: str) -> list[Program | LanguageError]:
 
 def check_source(source: str) -> None:
     """Raise `LanguageError` unless `source` is one program of the language."""
-    parse_program(source)
+    _derive(_single_function(source))  # no canonical source needed: skips printing it
 
 
 def canonicalize(source: str) -> str:
