@@ -27,6 +27,7 @@ import signal
 import sys
 import time
 import traceback
+import tracemalloc
 import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -72,6 +73,22 @@ class ExampleResult:
     status: Outcome
     output: object = None
     error: str | None = None
+    seconds: float = 0.0  # wall time of the call
+
+
+@dataclass(frozen=True)
+class WorkBudget:
+    """Deterministic limits for one call: traced source lines and peak allocated bytes.
+
+    Wall-clock limits depend on machine load; these do not, so decisions made with them
+    (such as the generator's "too expensive") are the same on every run."""
+
+    max_lines: int = 20_000
+    max_bytes: int = 8 * 2**20
+
+
+class _OverBudget(BaseException):
+    """Raised by the line tracer when a call exceeds its WorkBudget."""
 
 
 @dataclass
@@ -127,6 +144,38 @@ def _prepare(source: str, check: bool) -> tuple[object, Outcome | None, str | No
     return code, None, None
 
 
+def _metered(
+    fn: Callable, args: Sequence, seconds: float, budget: WorkBudget
+) -> tuple[Outcome | None, object]:
+    """`_timed` under a WorkBudget: too many lines -> TIMEOUT, too many bytes -> MEMORY.
+    tracemalloc must be tracing (run_examples starts it once per program)."""
+    lines = 0
+    over: list[tuple[Outcome, str]] = []
+    traced_memory = tracemalloc.get_traced_memory
+    limit = traced_memory()[0] + budget.max_bytes
+
+    def local(frame: object, event: str, arg: object) -> Callable:
+        nonlocal lines
+        if event == "line":
+            lines += 1
+            if lines > budget.max_lines:
+                over.append((Outcome.TIMEOUT, "WorkBudget"))
+                raise _OverBudget
+            if traced_memory()[0] > limit:  # checked as it grows: one line at most doubles it
+                over.append((Outcome.MEMORY, "MemoryBudget"))
+                raise _OverBudget
+        return local
+
+    sys.settrace(lambda frame, event, arg: local)
+    try:
+        status, value = _timed(fn, args, seconds)
+    except _OverBudget:
+        status, value = over[-1]
+    finally:
+        sys.settrace(None)
+    return status, value
+
+
 def _timed(fn: Callable, args: Sequence, seconds: float) -> tuple[Outcome | None, object]:
     """Call `fn(*args)` under the time limit: `(None, value)` or `(status, error name)`."""
     try:
@@ -139,7 +188,7 @@ def _timed(fn: Callable, args: Sequence, seconds: float) -> tuple[Outcome | None
         return Outcome.TIMEOUT, None
     except MemoryError:
         pass  # collect below, once the traceback (and the frames holding the memory) is gone
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _OverBudget):
         raise
     except BaseException as e:  # noqa: BLE001 - whatever a program raises is its own failure
         return Outcome.ERROR, type(e).__name__
@@ -177,13 +226,14 @@ def _same(a: object, b: object) -> bool:
 
 def run_examples(
     source: str, inputs: Iterable[Sequence], expected: Sequence | None, limits: ExecutionLimits,
-    *, check: bool = True, stop_at_limit: bool = False,
+    *, check: bool = True, stop_at_limit: bool = False, budget: WorkBudget | None = None,
 ) -> list[ExampleResult]:
     """Run one program on its examples inside the current process (call only inside a sandbox
     worker: the memory limit is the worker's, and SIGALRM needs the main thread).
 
     `stop_at_limit`: after the first TIMEOUT or MEMORY, give the remaining examples the
-    same outcome without running them (the generator's filter needs no more)."""
+    same outcome without running them (the generator's filter needs no more).
+    `budget`: also enforce a deterministic WorkBudget on each call (slower: traced)."""
     inputs = list(inputs)
     if expected is not None and len(expected) != len(inputs):
         raise ValueError(f"{len(inputs)} inputs but {len(expected)} expected outputs")
@@ -191,6 +241,8 @@ def run_examples(
     if code is None:
         return [ExampleResult(status, error=error) for _ in inputs]
     previous = signal.signal(signal.SIGALRM, _on_alarm)
+    if budget is not None:
+        tracemalloc.start()
     try:
         namespace: dict[str, object] = {"__builtins__": dict(SAFE_BUILTINS)}
         _restart_clock()
@@ -204,23 +256,30 @@ def run_examples(
         for i, args in enumerate(inputs):
             _restart_clock()
             copied = [list(a) if type(a) is list else a for a in args]  # programs may mutate them
-            status, value = _timed(program, copied, limits.time_limit)
+            started = time.perf_counter()
+            if budget is None:
+                status, value = _timed(program, copied, limits.time_limit)
+            else:
+                status, value = _metered(program, copied, limits.time_limit, budget)
+            seconds = time.perf_counter() - started
             if status is not None:
-                results.append(ExampleResult(status, error=value))
+                results.append(ExampleResult(status, error=value, seconds=seconds))
                 if stop_at_limit and status in (Outcome.TIMEOUT, Outcome.MEMORY):
                     # The rest would likely cost a full time limit each: give them this result.
                     results += [ExampleResult(status, error=value)] * (len(inputs) - len(results))
                     break
             elif (problem := _output_problem(value, limits)) is not None:
-                results.append(ExampleResult(Outcome.ERROR, error=problem))
+                results.append(ExampleResult(Outcome.ERROR, error=problem, seconds=seconds))
             elif expected is None or _same(value, expected[i]):
-                results.append(ExampleResult(Outcome.OK, value))
+                results.append(ExampleResult(Outcome.OK, value, seconds=seconds))
             else:
-                results.append(ExampleResult(Outcome.WRONG, value))
+                results.append(ExampleResult(Outcome.WRONG, value, seconds=seconds))
         return results
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if budget is not None:
+            tracemalloc.stop()
 
 
 # ------------------------------------------------------------------------------ worker side

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from astae.core.astgraph import ASTGraph, build_ast_graph, dead_stores
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
-from astae.core.executor import ExampleResult, ExecutionLimits, Outcome, mark_progress, run_examples
+from astae.core.executor import (
+    ExampleResult,
+    ExecutionLimits,
+    Outcome,
+    WorkBudget,
+    mark_progress,
+    run_examples,
+)
 from astae.core.grammar import GRAMMAR, MAX_PARAMS, Signature
 from astae.core.language import LanguageError, Program, parse_program
 
@@ -234,6 +241,13 @@ def judge(
     return None
 
 
+# 20,000 traced lines take >= ~0.6 ms untraced, 8 MiB of allocations >= ~1 ms: both far
+# above the 0.2 ms under which a call skips the metered re-run.
+_BUDGET = WorkBudget(max_lines=20_000, max_bytes=8 * 2**20)
+_FAST_CALL_SECONDS = 0.0002
+_LIMITS = (Outcome.TIMEOUT, Outcome.MEMORY)
+
+
 def evaluate_candidate(
     source: str, sig: Signature, rng: random.Random, cfg: GeneratorConfig, limits: ExecutionLimits
 ) -> tuple[str | None, list[dict], list]:
@@ -244,6 +258,14 @@ def evaluate_candidate(
     spare = k + max(2, int(k * cfg.max_error_rate) + 1)
     inputs = sample_inputs(rng, sig, cfg, spare)
     results = run_examples(source, probes + inputs, None, limits, check=False, stop_at_limit=True)
+    if any(r.seconds > _FAST_CALL_SECONDS or r.status in _LIMITS for r in results):
+        # Decide "too expensive" by deterministic work, not by wall time, so that the
+        # kept set never depends on machine load. A call under _FAST_CALL_SECONDS is far
+        # inside the budget, so the fast path above never disagrees with this one.
+        slow = ExecutionLimits(time_limit=1.0, memory_limit_mb=limits.memory_limit_mb)
+        results = run_examples(
+            source, probes + inputs, None, slow, check=False, stop_at_limit=True, budget=_BUDGET
+        )
     reason = judge(results, len(probes), cfg)
     probe_outputs = [r.output if r.status == Outcome.OK else None for r in results[: len(probes)]]
     examples = [

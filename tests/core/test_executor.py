@@ -253,3 +253,30 @@ def test_exception_raised_by_a_task_function_is_reraised_in_the_parent():
         with pytest.raises(ValueError, match="bug in task 3"):
             list(pool.imap(_raise_value_error, [3]))
         assert list(pool.imap(_square, [2])) == [4]
+
+
+def test_work_budget_stops_long_loops_deterministically():
+    from astae.core.executor import WorkBudget
+
+    src = (
+        "def program(a0: int) -> int:\n    v0 = 0\n    for v1 in range(a0):\n        v0 += v1\n"
+        "    return v0\n"
+    )
+    budget = WorkBudget(max_lines=1000, max_bytes=2**30)
+    results = run_examples(src, [[10], [100_000]], None, ExecutionLimits(time_limit=5), budget=budget)
+    assert results[0].status == Outcome.OK and results[0].output == 45
+    assert results[1].status == Outcome.TIMEOUT and results[1].error == "WorkBudget"
+
+
+def test_work_budget_stops_memory_growth_before_the_address_space_limit():
+    from astae.core.executor import WorkBudget
+
+    src = (
+        "def program(a0: list[int]) -> int:\n    for v0 in range(40):\n        a0 += a0\n"
+        "    return len(a0)\n"
+    )
+    budget = WorkBudget(max_lines=10**6, max_bytes=4 * 2**20)
+    results = run_examples(
+        src, [[[1]]], None, ExecutionLimits(time_limit=5), budget=budget, check=False
+    )
+    assert results[0].status == Outcome.MEMORY and results[0].error == "MemoryBudget"
