@@ -24,12 +24,15 @@ from rich.text import Text
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
 from astae.core.language import LanguageError
+from astae.core.errors import CheckpointError, GraphStoreError
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 # Errors that are the user's input, not astae's bugs: one message, exit code 2.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DatasetError, LanguageError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError, DatasetError, LanguageError, CheckpointError, GraphStoreError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from astae.cli import dataset, inspect
+from astae.cli import dataset, inspect, train
 from astae.cli._common import console, handle_errors, progress_bar
 from astae.cli.render import render_build_report, render_dataset_summary
 from astae.core.config import GeneratorConfig
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(dataset.app, name="dataset", help="Build or import program datasets.")
 app.add_typer(inspect.app, name="inspect", help="Look inside datasets, programs and the grammar.")
+app.command("train")(train.train_cli)
 
 
 @app.command("quickstart")

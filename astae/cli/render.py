@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 
 from rich.columns import Columns
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
@@ -16,6 +25,7 @@ from astae.core.dataset import BuildReport
 from astae.core.derivation import Node, Var
 from astae.core.grammar import GRAMMAR, variable_name
 from astae.core.inspection import DatasetSummary, ProgramView
+from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 
 
 def _kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
@@ -147,3 +157,94 @@ def render_grammar(console: Console, rows: list[tuple[str, list[str]]]) -> None:
     for nt, productions in rows:
         table.add_row(nt, "\n".join(productions), end_section=True)
     console.print(table, markup=False)
+
+
+class TrainProgress(TrainCallbacks):
+    """Renders a training run: a progress bar per epoch, step logs, one line per epoch."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[rate]:,.0f} programs/s"),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            console=console, transient=True,
+        )
+        self.task = None
+        self.epochs = 0
+        self._started = 0.0
+        self._programs = 0
+
+    def __enter__(self) -> TrainProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"[yellow]{escape(message)}[/]")
+
+    def run_started(self, info: RunInfo) -> None:
+        self.epochs = info.epochs
+        rows = [
+            ("run", info.run_dir), ("device", info.device),
+            ("programs", f"{info.train_programs:,} train / {info.val_programs:,} validation"
+                         + (f" ({info.skipped_programs} over the decode budget, skipped)"
+                            if info.skipped_programs else "")),
+            ("parameters", f"{info.parameters:,}"), ("wandb", info.wandb_mode),
+        ]
+        if info.start_epoch:
+            rows.append(("resuming after epoch", info.start_epoch))
+        self.console.print(_kv_table("training", rows))
+
+    def epoch_started(self, epoch: int, steps: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self._started, self._programs = time.perf_counter(), 0
+        self.task = self.progress.add_task("", total=steps, epoch=f"{epoch}/{self.epochs}", loss=0.0, rate=0.0)
+
+    def step_done(self, loss: float, programs: int) -> None:
+        self._programs += programs
+        rate = self._programs / max(1e-9, time.perf_counter() - self._started)
+        self.progress.update(self.task, advance=1, loss=loss, rate=rate)
+
+    def step_logged(self, record: dict) -> None:
+        self.progress.console.print(
+            f"[dim]step {record['step']:>6}  loss {record['train/step_loss']:8.3f}  "
+            f"similarity {record['train/step_similarity']:.3f}[/]"
+        )
+
+    def evaluating(self, programs: int) -> None:
+        self.progress.update(self.task, epoch=f"{self.progress.tasks[-1].fields['epoch']} (decoding {programs})")
+
+    def epoch_done(self, record: dict) -> None:
+        parts = [f"epoch {record['epoch']:>3}", f"train loss {record['train/loss']:8.3f}",
+                 f"val loss {record['val/loss']:8.3f}"]
+        for key, label in (("val/exact_match", "exact"), ("val/similarity", "sim"),
+                           ("val/compilation_rate", "compiles"), ("val/all_examples_rate", "all ex")):
+            if key in record:
+                parts.append(f"{label} {record[key]:.3f}")
+        self.progress.console.print("  ".join(parts))
+
+
+VAL_METRICS = ("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity", "exact_match",
+               "compilation_rate", "one_example_rate", "all_examples_rate")
+
+
+def render_train_result(console: Console, result: TrainResult) -> None:
+    """The summary table at the end of `astae train`."""
+    table = Table(title=f"validation ({result.run_dir})", title_justify="left")
+    table.add_column("metric")
+    table.add_column("last epoch", justify="right")
+    table.add_column("best evaluated epoch", justify="right")
+    for name in VAL_METRICS:
+        key = f"val/{name}"
+        if key in result.final or key in result.best_eval:
+            cells = [f"{r[key]:.4f}" if key in r else "-" for r in (result.final, result.best_eval)]
+            table.add_row(name, *cells)
+    if result.final:
+        table.add_row("epoch", str(result.final.get("epoch", "-")), str(result.best_eval.get("epoch", "-")))
+    console.print(table)
+    files = sorted(p.name for p in result.run_dir.iterdir() if not p.name.startswith("."))
+    console.print(f"artifacts: {escape(str(result.run_dir))}/ ({', '.join(files)})")

@@ -143,17 +143,102 @@ def validate(model: type[Model], data: dict, source: str) -> Model:
         raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from None
 
 
+def merge(base: dict, top: dict) -> dict:
+    """`base` with `top`'s keys laid over it, section by section."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def load_config(
     model: type[Model],
     path: Path | None = None,
     overrides: dict[str, Any] | None = None,
     assignments: list[str] | None = None,
+    base: dict | None = None,
 ) -> Model:
-    """YAML file (optional), then flag overrides, then `key.path=value` assignments; validated once."""
-    data = read_yaml(path) if path is not None else {}
+    """`base` (e.g. a checkpoint's config), then the YAML file, then flag overrides, then
+    `key.path=value` assignments; validated once."""
+    data = merge(base or {}, read_yaml(path) if path is not None else {})
     for key, value in (overrides or {}).items():
         if value is not None:
             set_by_path(data, key, value)
     for text in assignments or []:
         set_by_path(data, *parse_assignment(text))
     return validate(model, data, str(path) if path is not None else "config")
+
+
+# -- training (DESIGN §4, §7) -----------------------------------------------------------
+
+
+class DataConfig(_Strict):
+    """Which dataset to train on and how it is split."""
+
+    data_dir: Path | None = Field(None, description="Dataset directory (with graphs/).")
+    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of programs held out for validation.")
+    max_programs: int | None = Field(None, ge=2, description="Use only the first N programs (quick runs).")
+
+
+class ModelConfig(_Strict):
+    """The autoencoder: graph encoder, latent bridge, grammar decoder and loss weights."""
+
+    hidden_dim: int = Field(128, ge=8, le=4096, description="Width of embeddings and hidden states.")
+    latent_dim: int = Field(64, ge=2, le=4096, description="Size of the latent code z.")
+    encoder: Literal["gcn", "rgcn", "gat", "gin"] = Field("gcn", description="Graph convolution kind.")
+    encoder_layers: int = Field(3, ge=1, le=16, description="Graph convolution layers.")
+    readout: Literal["mean_max", "attention"] = Field("mean_max", description="Graph pooling.")
+    position_features: bool = Field(
+        True, description="Add each node's pre-order position to its embedding."
+    )
+    decoder_cell: Literal["gru", "lstm"] = Field("gru", description="Recurrent cell of the decoder.")
+    decoder_layers: int = Field(1, ge=1, le=4, description="Stacked recurrent layers.")
+    max_decode_steps: int = Field(100, ge=10, le=1000, description="Action budget of a decode.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout in encoder and decoder.")
+    kl_weight: float = Field(0.0, ge=0.0, description="KL weight: 0 = plain autoencoder, > 0 = VAE.")
+    kl_warmup_epochs: int = Field(5, ge=0, description="Epochs of linear KL warm-up from 0.")
+    free_bits: float = Field(0.0, ge=0.0, description="KL nats per latent dimension not penalised.")
+    semantic_weight: float = Field(0.1, ge=0.0, description="Weight of the behaviour-prediction loss.")
+
+
+class TrainingConfig(_Strict):
+    """The optimisation loop, evaluation cadence and hardware."""
+
+    epochs: int = Field(10, ge=1, description="Training epochs.")
+    batch_size: int = Field(64, ge=1, description="Programs per step.")
+    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate.")
+    weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
+    grad_clip: float = Field(1.0, ge=0.0, description="Gradient norm clip (0 = none).")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="After warm-up: constant, or cosine decay over `epochs` (to 5%)."
+    )
+    warmup_steps: int = Field(100, ge=0, description="Linear learning-rate warm-up steps.")
+    eval_interval: int = Field(1, ge=1, description="Validate (with greedy decoding) every N epochs.")
+    log_interval: int = Field(10, ge=1, description="Log running step averages every N steps.")
+    checkpoint_interval: int = Field(5, ge=1, description="Write checkpoint_epoch_X.pt every N epochs.")
+    dump_interval: int = Field(10, ge=1, description="Write validation_epoch_X.json every N epochs.")
+    eval_max_programs: int | None = Field(
+        None, ge=1, description="Greedy-decode at most N validation programs per evaluation (all if unset)."
+    )
+    eval_workers: int = Field(2, ge=1, le=64, description="Executor processes that run decoded programs.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train.")
+    seed: int = Field(42, description="Seed of the split, initialisation and shuffling.")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's choice).")
+
+
+class TrackingConfig(_Strict):
+    """Where runs are written and logged."""
+
+    wandb: bool = Field(True, description="Log to wandb (offline when there is no API key).")
+    wandb_project: str = Field("AST-Autoencoder", min_length=1, description="wandb project.")
+    wandb_run: str | None = Field(None, description="wandb run name (auto-generated if unset).")
+    artifacts_dir: Path = Field(Path("training_artifacts"), description="Parent of run_YYYYMMDD_HHMMSS/.")
+
+
+class TrainConfig(_Strict):
+    """Everything `astae train` needs."""
+
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    tracking: TrackingConfig = TrackingConfig()

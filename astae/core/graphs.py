@@ -21,12 +21,9 @@ import dgl  # noqa: E402
 import torch  # noqa: E402
 
 from astae.core.astgraph import ASTGraph  # noqa: E402
+from astae.core.errors import GraphStoreError  # noqa: E402,F401  (re-exported)
 
 SHARD_PATTERN = "shard_{:05d}.bin"
-
-
-class GraphStoreError(ValueError):
-    """A graph shard is missing, truncated or otherwise unreadable."""
 
 
 def to_dgl(graph: ASTGraph) -> dgl.DGLGraph:
@@ -157,3 +154,16 @@ class GraphStore:
         if len(graphs) != expected:
             raise GraphStoreError(f"{path}: {len(graphs)} graphs, expected {expected}")
         return graphs
+
+
+def check_graph_device(device: torch.device) -> None:
+    """Raise ValueError if DGL cannot place graphs on `device` (the PyPI DGL wheel is CPU-only)."""
+    if device.type == "cpu":
+        return
+    try:
+        dgl.graph(([0], [0])).to(device)
+    except Exception as e:  # DGL raises DGLError for a device its build does not support
+        raise ValueError(
+            f"this DGL build cannot use device {device.type!r} ({str(e).splitlines()[0]}); install DGL's "
+            "CUDA wheel (see docs/training.md) or pass --device cpu"
+        ) from None

@@ -1,0 +1,75 @@
+"""Checkpoints that describe themselves: weights, optimiser and scheduler state, RNG, config,
+grammar fingerprint and vocabularies. Written atomically, read with `weights_only=True`."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from astae.core.astgraph import EDGE_TYPES, NODE_TYPES, VALUE_TOKENS
+from astae.core.errors import CheckpointError
+from astae.core.grammar import GRAMMAR
+from astae.core.model.semantics import FEATURE_NAMES
+from astae.core.model.targets import SYMBOLS
+
+CHECKPOINT_FORMAT = 1
+
+
+def vocabulary() -> dict:
+    """The vocabularies a checkpoint's weights are indexed by."""
+    return {
+        "node_types": list(NODE_TYPES),
+        "value_tokens": list(VALUE_TOKENS),
+        "edge_types": list(EDGE_TYPES),
+        "symbols": list(SYMBOLS),
+        "num_actions": GRAMMAR.num_actions,
+        "behaviour_features": list(FEATURE_NAMES),
+    }
+
+
+def save_checkpoint(path: Path, payload: dict) -> Path:
+    """Write `payload` (plus format, fingerprint and vocabulary) to `path` via a temp file and rename."""
+    path = Path(path)
+    payload = {
+        **payload,
+        "format": CHECKPOINT_FORMAT,
+        "grammar_fingerprint": GRAMMAR.fingerprint,
+        "vocabulary": vocabulary(),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint safely and check that this astae can use it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds for truncated, foreign or unsafe files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable astae checkpoint ({first[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not an astae checkpoint (format {CHECKPOINT_FORMAT} expected)")
+    if payload.get("grammar_fingerprint") != GRAMMAR.fingerprint:
+        raise CheckpointError(
+            f"{path}: trained with grammar {payload.get('grammar_fingerprint')!r}, this astae's grammar is "
+            f"{GRAMMAR.fingerprint!r}; it cannot be used with this version"
+        )
+    if payload.get("vocabulary") != vocabulary():
+        raise CheckpointError(f"{path}: its vocabularies differ from this astae's; it cannot be used")
+    for key in ("model", "config", "epoch"):
+        if key not in payload:
+            raise CheckpointError(f"{path}: checkpoint lacks `{key}`")
+    return payload

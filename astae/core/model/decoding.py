@@ -1,0 +1,74 @@
+"""Batched decoding of latent codes into programs, driven by `DerivationState`.
+
+Each partial program is a `DerivationState` with the `max_decode_steps` budget: it says which
+actions are legal (grammar, scope, budget) and builds the source when the derivation is
+complete. Because the budget only admits productions whose cheapest completion still fits,
+every decode ends in a complete, checker-valid program within `max_decode_steps` actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from astae.core.derivation import DerivationState
+from astae.core.grammar import MAX_PARAMS
+from astae.core.model.decoder import GrammarDecoder
+from astae.core.model.targets import step_inputs
+
+
+@dataclass
+class Decoded:
+    """One decoded program: its actions, canonical source and summed log-probability."""
+
+    actions: list[int]
+    source: str
+    log_prob: float
+
+
+def _select(state: torch.Tensor | tuple, rows: torch.Tensor) -> torch.Tensor | tuple:
+    if isinstance(state, tuple):
+        return tuple(s[:, rows] for s in state)
+    return state[:, rows]
+
+
+@torch.no_grad()
+def greedy_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> list[Decoded]:
+    """Decode each row of z [B, latent] by taking the most likely legal action at every step."""
+    device = z.device
+    g = decoder.grammar
+    n = z.shape[0]
+    states = [DerivationState(max_steps, g) for _ in range(n)]
+    log_probs = [0.0] * n
+    z_in = decoder.latent_input(z)
+    rnn_state = decoder.initial_state(z)
+    memory = decoder.empty_memory(n)
+    active = list(range(n))  # rows of `states` still decoding, aligned with z_in / rnn_state / memory
+    while active:
+        inputs = np.array([step_inputs(states[i]) for i in active], dtype=np.int64)
+        legal = np.zeros((len(active), g.num_actions), dtype=bool)
+        for row, i in enumerate(active):
+            legal[row, states[i].legal_actions()] = True
+        prev, parent, symbol = torch.from_numpy(inputs).to(device).unbind(1)
+        logits, out, rnn_state = decoder.step(
+            z_in, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)
+        )
+        scores = torch.log_softmax(logits, dim=-1)
+        best = scores.argmax(dim=-1)
+        best_scores = scores.gather(1, best.unsqueeze(1))[:, 0].tolist()
+        keep = []
+        for row, (i, action) in enumerate(zip(active, best.tolist())):
+            state = states[i]
+            if action == g.new_action:
+                memory[row, MAX_PARAMS + state.num_locals] = out[row]
+            state.apply(action, validate=False)
+            log_probs[i] += best_scores[row]
+            if not state.done:
+                keep.append(row)
+        if len(keep) < len(active):
+            rows = torch.tensor(keep, dtype=torch.long, device=device)
+            z_in, memory, rnn_state = z_in[rows], memory[rows], _select(rnn_state, rows)
+            active = [active[r] for r in keep]
+    return [Decoded(list(s.actions), s.to_source(), lp) for s, lp in zip(states, log_probs)]

@@ -1,0 +1,86 @@
+"""The graph encoder: a batched AST graph -> one readout vector per program.
+
+node type + value token (+ pre-order position) embeddings -> `layers` DGL convolutions, each
+with a residual connection and LayerNorm -> mean+max or attention pooling.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+
+import dgl  # noqa: E402
+import torch  # noqa: E402
+from dgl.nn import GATConv, GINConv, GlobalAttentionPooling, GraphConv, RelGraphConv  # noqa: E402
+from torch import nn  # noqa: E402
+
+from astae.core.astgraph import EDGE_TYPES, NODE_TYPES, VALUE_TOKENS  # noqa: E402
+from astae.core.config import ModelConfig  # noqa: E402
+
+MAX_POSITION = 256  # positions past this share the last embedding
+
+
+class _Conv(nn.Module):
+    """One graph convolution of the configured kind, `dim -> dim`."""
+
+    def __init__(self, kind: str, dim: int, dropout: float) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "gcn":
+            self.conv = GraphConv(dim, dim, allow_zero_in_degree=True)
+        elif kind == "rgcn":
+            self.conv = RelGraphConv(
+                dim, dim, len(EDGE_TYPES), regularizer="basis", num_bases=4, self_loop=True, dropout=dropout
+            )
+        elif kind == "gat":
+            heads = 4 if dim % 4 == 0 else 1
+            self.conv = GATConv(dim, dim // heads, heads, allow_zero_in_degree=True)
+        elif kind == "gin":
+            mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+            self.conv = GINConv(mlp, aggregator_type="sum", learn_eps=True)
+        else:
+            raise ValueError(f"unknown encoder kind {kind!r}")
+
+    def forward(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+        if self.kind == "rgcn":
+            return self.conv(g, h, g.edata["etype"])
+        out = self.conv(g, h)
+        return out.flatten(1) if self.kind == "gat" else out
+
+
+class GraphEncoder(nn.Module):
+    """Batched AST graphs (ndata `type`, `value`; edata `etype`) -> readout [B, readout_dim]."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        dim = cfg.hidden_dim
+        self.type_embedding = nn.Embedding(len(NODE_TYPES), dim)
+        self.value_embedding = nn.Embedding(len(VALUE_TOKENS), dim)
+        self.position_embedding = nn.Embedding(MAX_POSITION, dim) if cfg.position_features else None
+        self.convs = nn.ModuleList(_Conv(cfg.encoder, dim, cfg.dropout) for _ in range(cfg.encoder_layers))
+        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(cfg.encoder_layers))
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.readout_kind = cfg.readout
+        if cfg.readout == "attention":
+            self.pool = GlobalAttentionPooling(nn.Linear(dim, 1), nn.Linear(dim, 2 * dim))
+        self.readout_dim = 2 * dim
+
+    def forward(self, g: dgl.DGLGraph) -> torch.Tensor:
+        with g.local_scope():
+            h = self.type_embedding(g.ndata["type"]) + self.value_embedding(g.ndata["value"])
+            if self.position_embedding is not None:
+                h = h + self.position_embedding(node_positions(g).clamp(max=MAX_POSITION - 1))
+            for conv, norm in zip(self.convs, self.norms):
+                h = norm(h + self.dropout(torch.relu(conv(g, h))))
+            if self.readout_kind == "attention":
+                return self.pool(g, h)
+            g.ndata["h"] = h
+            return torch.cat([dgl.mean_nodes(g, "h"), dgl.max_nodes(g, "h")], dim=-1)
+
+
+def node_positions(g: dgl.DGLGraph) -> torch.Tensor:
+    """Each node's index within its own graph of the batch (its pre-order position)."""
+    counts = g.batch_num_nodes()
+    offsets = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    return torch.arange(g.num_nodes(), device=offsets.device) - offsets

@@ -1,0 +1,123 @@
+"""Training curves as one PNG (RUN_DIR/curves.png), drawn from metrics.jsonl records.
+
+Uses matplotlib's object API with the Agg canvas directly, never pyplot: nothing changes the
+global backend and no figure is kept alive by pyplot's figure manager, so the plot can be
+redrawn after every epoch for a whole run without leaking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+Series = tuple[list[float], list[float]]
+
+RATE_KEYS = ("val/similarity", "val/exact_match", "val/compilation_rate", "val/one_example_rate",
+             "val/all_examples_rate")
+
+
+def plot_curves(records: Sequence[dict], out: Path) -> Path:
+    """Draw loss, reconstruction and rate panels from `records` into `out` (atomically); return `out`."""
+    out = Path(out)
+    panels = [
+        (_loss_panel, {k: _series(records, "epoch", k) for k in ("train/loss", "val/loss")}
+         | {"train/step_loss": _series(records, "step", "train/step_loss")}),
+        (_reconstruction_panel, {k: _series(records, "epoch", k)
+                                 for k in ("val/reconstruction_loss", "val/semantic_loss", "val/kl")}),
+        (_rates_panel, {k: _series(records, "epoch", k) for k in RATE_KEYS}),
+    ]
+    panels = [(draw, {k: s for k, s in data.items() if s[0]}) for draw, data in panels]
+    panels = [(draw, data) for draw, data in panels if data]
+
+    fig = Figure(figsize=(6.5, 3.0 * max(1, len(panels))), layout="constrained")
+    FigureCanvasAgg(fig)
+    if panels:
+        for ax, (draw, data) in zip(fig.subplots(len(panels), 1, squeeze=False)[:, 0], panels):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
+            draw(ax, data)
+    else:
+        fig.text(0.5, 0.5, "no metrics yet", ha="center", va="center", fontsize=14, color="grey")
+    _save_atomic(fig, out)
+    return out
+
+
+def _series(records: Sequence[dict], x_key: str, y_key: str) -> Series:
+    """(xs, ys) sorted by x; for a repeated x (a resumed run) the later record wins."""
+    points: dict[float, float] = {}
+    for r in records:
+        x, y = r.get(x_key), r.get(y_key)
+        if _is_number(x) and _is_number(y):
+            points[x] = y
+    xs = sorted(points)
+    return xs, [points[x] for x in xs]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _loss_panel(ax: Axes, data: dict[str, Series]) -> None:
+    step_loss = data.pop("train/step_loss", None)
+    ax.set_title("loss")
+    if step_loss:
+        # Steps and epochs have different scales: steps go on their own (top) x axis.
+        step_ax = ax.twiny() if data else ax
+        step_ax.plot(*step_loss, color="tab:blue", alpha=0.4, linewidth=0.8, label="train/step_loss")
+        step_ax.set_xlabel("step")
+        if step_ax is not ax:
+            step_ax.legend(loc="lower left", fontsize="small")
+    for key, color in (("train/loss", "tab:blue"), ("val/loss", "tab:orange")):
+        if key in data:
+            ax.plot(*data[key], color=color, marker=".", label=key)
+    if data:
+        ax.set_xlabel("epoch")
+    ax.legend(loc="upper right", fontsize="small")
+
+
+def _reconstruction_panel(ax: Axes, data: dict[str, Series]) -> None:
+    ax.set_title("reconstruction")
+    ax.set_xlabel("epoch")
+    kl = data.pop("val/kl", None)
+    for key, series in data.items():
+        ax.plot(*series, marker=".", label=key)
+    if kl:
+        # KL is often orders of magnitude below the reconstruction loss: give it its own y axis.
+        kl_ax = ax.twinx() if data else ax
+        kl_ax.plot(*kl, color="tab:red", marker=".", linestyle="--", label="val/kl")
+        kl_ax.set_ylabel("kl")
+        if kl_ax is not ax:
+            kl_ax.legend(loc="upper center", fontsize="small")
+    if data:
+        ax.legend(loc="upper right", fontsize="small")
+
+
+def _rates_panel(ax: Axes, data: dict[str, Series]) -> None:
+    ax.set_title("rates")
+    ax.set_xlabel("epoch")
+    for key, series in data.items():
+        ax.plot(*series, marker=".", label=key.removeprefix("val/"))
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="best", fontsize="small")
+
+
+def _save_atomic(fig: Figure, out: Path) -> None:
+    """Save to a temp file beside `out`, then rename it into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=out.suffix.lstrip(".").lower() or "png", dpi=100)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,291 @@
+"""The training loop of `astae train` (DESIGN §4, §7).
+
+`train(cfg)` builds the model, runs the epochs, validates every `eval_interval` epochs (greedy
+decodes executed on the examples), logs to the terminal (through `TrainCallbacks`), to
+`metrics.jsonl` and wandb, and writes the run's artifacts:
+
+```
+ARTIFACTS_DIR/run_YYYYMMDD_HHMMSS/
+  config.json  metrics.jsonl  curves.png  best_model.pt  final_model.pt
+  checkpoint_epoch_X.pt (every checkpoint_interval)  validation_epoch_X.json (every dump_interval)
+```
+
+Resuming from a checkpoint restores weights, optimiser, scheduler, RNG and counters, and keeps
+writing into the checkpoint's run directory: on CPU, N epochs + resume to M equals M straight.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from astae.core.checkpoint import load_checkpoint, save_checkpoint
+from astae.core.config import ConfigError, TrainConfig
+from astae.core.evaluation import evaluate_decodes, teacher_forced_metrics
+from astae.core.executor import ExecutionLimits, Executor
+from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.plots import plot_curves
+from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
+from astae.core.tracking import Tracker, choose_wandb_mode, read_metrics
+from astae.core.training_data import TrainingData, batches, make_batch, prepare_data
+
+DECODE_TIME_LIMIT = 0.25  # seconds per call of a decoded program during validation
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; asking for an absent device is a ConfigError."""
+    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
+    if name == "auto":
+        name = next(d for d in ("cuda", "mps", "cpu") if has[d])
+    if not has[name]:
+        raise ConfigError(f"training.device: {name!r} was requested but is not available on this machine")
+    device = torch.device(name)
+    from astae.core.graphs import check_graph_device
+
+    try:
+        check_graph_device(device)
+    except ValueError as e:
+        raise ConfigError(f"training.device: {e}") from None
+    return device
+
+
+def _lr_lambda(cfg: TrainConfig, total_steps: int):
+    t = cfg.training
+
+    def factor(step: int) -> float:
+        if t.warmup_steps and step < t.warmup_steps:
+            return (step + 1) / t.warmup_steps
+        if t.lr_schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - t.warmup_steps) / max(1, total_steps - t.warmup_steps))
+        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _new_run_dir(artifacts_dir: Path) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
+    run_dir = Path(artifacts_dir) / f"run_{stamp}"
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = Path(artifacts_dir) / f"run_{stamp}_{suffix}"
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as e:
+        raise ConfigError(f"tracking.artifacts_dir: cannot create {run_dir} ({e.strerror})") from None
+    return run_dir
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _Run:
+    """The state of one training run; `train` drives it."""
+
+    def __init__(self, cfg: TrainConfig, resume: dict | None, resume_dir: Path | None,
+                 callbacks: TrainCallbacks) -> None:
+        self.cfg = cfg
+        self.cb = callbacks
+        t = cfg.training
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        if cfg.data.data_dir is None:
+            raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
+        self.data: TrainingData = prepare_data(
+            cfg.data.data_dir, cfg.model.max_decode_steps, t.seed, cfg.data.val_fraction, cfg.data.max_programs
+        )
+        torch.manual_seed(t.seed)
+        self.model = ASTAutoencoder(cfg.model, self.data.num_features).to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.steps_per_epoch = math.ceil(len(self.data.train_ids) / t.batch_size)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, _lr_lambda(cfg, self.steps_per_epoch * t.epochs)
+        )
+        self.epoch, self.step, self.best_val_loss = 0, 0, math.inf
+        self.best_eval: dict = {}
+        if resume is not None:
+            self.model.load_state_dict(resume["model"])
+            self.optimizer.load_state_dict(resume["optimizer"])
+            self.scheduler.load_state_dict(resume["scheduler"])
+            self.scheduler.lr_lambdas[0] = _lr_lambda(cfg, self.steps_per_epoch * t.epochs)
+            torch.set_rng_state(resume["rng"]["torch"])
+            self.epoch, self.step = resume["epoch"], resume["step"]
+            self.best_val_loss = resume["best_val_loss"]
+            self.best_eval = resume.get("best_eval", {})
+            self.run_dir = resume_dir
+        else:
+            self.run_dir = _new_run_dir(cfg.tracking.artifacts_dir)
+        self.snapshot = copy.deepcopy(self.payload())  # the last completed epoch, saved on Ctrl-C
+
+    def payload(self) -> dict:
+        """Everything a checkpoint holds about the run's current state."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+            "epoch": self.epoch,
+            "step": self.step,
+            "best_val_loss": self.best_val_loss,
+            "best_eval": self.best_eval,
+            "config": self.cfg.model_dump(mode="json"),
+            "num_features": self.data.num_features,
+            "dataset": {"path": str(self.data.dataset.path), "programs": len(self.data.dataset)},
+            "run_dir": str(self.run_dir),
+        }
+
+    def kl_scale(self) -> float:
+        """Linear KL warm-up factor in [0, 1]."""
+        warmup = self.cfg.model.kl_warmup_epochs * self.steps_per_epoch
+        return 1.0 if warmup == 0 else min(1.0, self.step / warmup)
+
+    def train_epoch(self, tracker: Tracker) -> dict:
+        """One pass over the training split; returns the epoch's train/ metrics."""
+        t = self.cfg.training
+        order = np.random.default_rng([t.seed, self.epoch]).permutation(self.data.train_ids)
+        self.model.train()
+        window: deque = deque(maxlen=t.log_interval)
+        sums = dict.fromkeys(("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity", "exact_match"), 0.0)
+        chunks = batches(order.tolist(), t.batch_size)
+        self.cb.epoch_started(self.epoch + 1, len(chunks))
+        for batch_idx, ids in enumerate(chunks):
+            out = self.model(make_batch(self.data, ids, self.device), kl_scale=self.kl_scale())
+            self.optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            if t.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            n = len(ids)
+            loss, similarity = out.loss.item(), out.accuracy.mean().item()
+            sums["loss"] += loss * n
+            sums["reconstruction_loss"] += out.reconstruction.sum().item()
+            sums["kl"] += out.kl.sum().item()
+            sums["semantic_loss"] += out.semantic.sum().item()
+            sums["similarity"] += out.accuracy.sum().item()
+            sums["exact_match"] += out.exact.float().sum().item()
+            window.append((loss, similarity))
+            self.cb.step_done(loss, n)
+            if self.step % t.log_interval == 0:
+                record = {
+                    "train/step_loss": sum(w[0] for w in window) / len(window),
+                    "train/step_similarity": sum(w[1] for w in window) / len(window),
+                    "step": self.step,
+                    "train/step_batch_idx": batch_idx,
+                    "epoch": self.epoch + 1,
+                }
+                tracker.log(record, step=self.step)
+                self.cb.step_logged(record)
+        total = len(self.data.train_ids)
+        return {f"train/{k}": v / total for k, v in sums.items()}
+
+    def validate(self, executor: Executor, evaluate: bool) -> tuple[dict, list | None]:
+        """val/ metrics: teacher-forced always; greedy decodes run on the examples if `evaluate`."""
+        t = self.cfg.training
+        ids = self.data.val_ids
+        metrics = teacher_forced_metrics(self.model, self.data, ids, self.device, t.batch_size)
+        record = {f"val/{k}": v for k, v in metrics.items() if k not in ("similarity", "exact_match")}
+        record["val/tf_similarity"] = metrics["similarity"]
+        record["val/tf_exact_match"] = metrics["exact_match"]
+        if not evaluate:
+            return record, None
+        decode_ids = ids[: t.eval_max_programs] if t.eval_max_programs else ids
+        self.cb.evaluating(len(decode_ids))
+        start = time.perf_counter()
+        summary, scores = evaluate_decodes(
+            self.model, self.data, decode_ids, self.device, executor, max(t.batch_size, 128)
+        )
+        record.update({f"val/{k}": v for k, v in summary.items() if k != "count"})
+        record["val/decoded_programs"] = summary["count"]
+        record["val/decode_seconds"] = time.perf_counter() - start
+        return record, list(zip(decode_ids, scores))
+
+    def save(self, name: str, payload: dict | None = None) -> Path:
+        """Write a checkpoint into the run directory."""
+        return save_checkpoint(self.run_dir / name, payload if payload is not None else self.payload())
+
+    def dump_validation(self, scored: list) -> None:
+        """validation_epoch_X.json: per-program originals, decodes and outcomes."""
+        rows = [{"id": i, **score.to_json()} for i, score in scored]
+        _write_json(self.run_dir / f"validation_epoch_{self.epoch}.json", {"epoch": self.epoch, "programs": rows})
+
+
+def train(cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None) -> TrainResult:
+    """Train an autoencoder as `cfg` says (continuing `resume` if given); return where it went."""
+    cb = callbacks or TrainCallbacks()
+    checkpoint = load_checkpoint(resume) if resume is not None else None
+    run = _Run(cfg, checkpoint, Path(resume).parent if resume is not None else None, cb)
+    t = cfg.training
+    if checkpoint is None:
+        _write_json(run.run_dir / "config.json", cfg.model_dump(mode="json"))
+    choice = choose_wandb_mode(cfg.tracking.wandb)
+    tracker = Tracker(
+        run.run_dir, cfg.model_dump(mode="json"), choice=choice, project=cfg.tracking.wandb_project,
+        run_name=cfg.tracking.wandb_run, wandb_dir=Path(cfg.tracking.artifacts_dir),
+    )
+    for message in [choice.notice, *tracker.notices]:
+        if message:
+            cb.notice(message)
+    cb.run_started(RunInfo(
+        run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
+        sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, choice.mode,
+    ))
+    limits = ExecutionLimits(time_limit=DECODE_TIME_LIMIT, memory_limit_mb=512)
+    result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)
+    try:
+        with Executor(workers=t.eval_workers, limits=limits) as executor:
+            while run.epoch < t.epochs:
+                record = {"epoch": run.epoch + 1, **run.train_epoch(tracker)}
+                run.epoch += 1
+                evaluate = run.epoch % t.eval_interval == 0 or run.epoch == t.epochs
+                val, scored = run.validate(executor, evaluate)
+                record.update(val)
+                record["lr"] = run.scheduler.get_last_lr()[0]
+                _finish_epoch(run, record, scored, tracker)
+                result.final, result.epochs_done = record, run.epoch
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.checkpoint = run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)
+        tracker.finish()
+        return result
+    run.save("final_model.pt")
+    tracker.summary({k: v for k, v in result.final.items() if k.startswith("val/")})
+    tracker.finish()
+    result.best_val_loss, result.best_eval = run.best_val_loss, run.best_eval
+    result.checkpoint = run.run_dir / "final_model.pt"
+    return result
+
+
+def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker) -> None:
+    """Best model, checkpoints, validation dump, metrics and curves at the end of an epoch."""
+    t = run.cfg.training
+    if scored is not None and record["val/loss"] < run.best_eval.get("val/loss", math.inf):
+        run.best_eval = dict(record)
+    if record["val/loss"] < run.best_val_loss:
+        run.best_val_loss = record["val/loss"]
+        run.save("best_model.pt")
+    if run.epoch % t.checkpoint_interval == 0:
+        run.save(f"checkpoint_epoch_{run.epoch}.pt")
+    if scored is not None and run.epoch % t.dump_interval == 0:
+        run.dump_validation(scored)
+    tracker.log(record, step=run.step)
+    if scored is not None:
+        plot_curves(read_metrics(run.run_dir / "metrics.jsonl"), run.run_dir / "curves.png")
+    run.snapshot = copy.deepcopy(run.payload())
+    run.cb.epoch_done(record)

@@ -1,0 +1,121 @@
+"""A dataset made ready for the model: split, decoder targets, behaviour features, batches."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from astae.core.dataset import Dataset, DatasetError, load_dataset
+from astae.core.derivation import IllegalAction
+from astae.core.model.autoencoder import ModelInputs
+from astae.core.model.semantics import behaviour_features
+from astae.core.model.targets import ProgramTargets, build_targets, collate_targets
+
+log = logging.getLogger(__name__)
+
+
+def is_validation(source: str, seed: int, val_fraction: float) -> bool:
+    """Whether a program is on the validation side: a hash of (seed, source), so the same
+    program is always on the same side whatever the dataset's order or size."""
+    digest = hashlib.sha256(f"{seed}:{source}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < val_fraction
+
+
+def split_ids(programs: Sequence[dict], seed: int, val_fraction: float) -> tuple[list[int], list[int]]:
+    """(train ids, validation ids) of a dataset's programs; neither side is left empty."""
+    train, val = [], []
+    for p in programs:
+        (val if is_validation(p["source"], seed, val_fraction) else train).append(p["id"])
+    if not val and len(train) > 1:
+        val.append(train.pop())
+    if not train and len(val) > 1:
+        train.append(val.pop())
+    return train, val
+
+
+@dataclass
+class TrainingData:
+    """Targets and features of every usable program of a dataset, with its split."""
+
+    dataset: Dataset
+    graphs: object  # GraphStore
+    targets: dict[int, ProgramTargets]
+    features: np.ndarray  # [N, F], row = program id
+    train_ids: list[int]
+    val_ids: list[int]
+    skipped: int  # programs longer than the decode budget
+
+    @property
+    def num_features(self) -> int:
+        """Width of the behaviour-feature vector."""
+        return self.features.shape[1]
+
+
+def _program_features(dataset: Dataset) -> np.ndarray:
+    probes = dataset.manifest["probes"]
+    rows = []
+    for p in dataset.programs:
+        inputs = probes.get(p["signature"])
+        if inputs is None or len(inputs) != len(p["probe_outputs"]):
+            raise DatasetError(f"{dataset.path}: program {p['id']} has no matching probe inputs")
+        rows.append(behaviour_features(p["probe_outputs"], inputs))
+    return np.stack(rows)
+
+
+def prepare_data(
+    data_dir: Path, max_decode_steps: int, seed: int, val_fraction: float, max_programs: int | None = None
+) -> TrainingData:
+    """Load a dataset and precompute what training needs; programs over the budget are skipped."""
+    dataset = load_dataset(data_dir)
+    if max_programs is not None:
+        dataset.programs = dataset.programs[:max_programs]
+    targets: dict[int, ProgramTargets] = {}
+    for p in dataset.programs:
+        try:
+            targets[p["id"]] = build_targets(p["actions"], max_decode_steps)
+        except (IllegalAction, ValueError):
+            continue
+    skipped = len(dataset.programs) - len(targets)
+    if skipped:
+        log.warning("%d programs do not fit max_decode_steps=%d and are skipped", skipped, max_decode_steps)
+    usable = [p for p in dataset.programs if p["id"] in targets]
+    if len(usable) < 2:
+        raise DatasetError(
+            f"{data_dir}: fewer than 2 programs fit max_decode_steps={max_decode_steps}; raise it"
+        )
+    train_ids, val_ids = split_ids(usable, seed, val_fraction)
+    return TrainingData(
+        dataset, dataset.graphs(), targets, _program_features(dataset), train_ids, val_ids, skipped
+    )
+
+
+def make_batch(data: TrainingData, ids: Sequence[int], device: torch.device) -> ModelInputs:
+    """The model inputs for programs `ids`, on `device`."""
+    t = collate_targets([data.targets[i] for i in ids])
+
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(device)
+
+    return ModelInputs(
+        graph=data.graphs.batch(list(ids)).to(device),
+        actions=tensor(t.actions),
+        previous=tensor(t.previous),
+        parents=tensor(t.parents),
+        symbols=tensor(t.symbols),
+        legal=tensor(t.legal),
+        declared_at=tensor(t.declared_at),
+        lengths=tensor(t.lengths),
+        features=tensor(data.features[list(ids)]),
+    )
+
+
+def batches(ids: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Consecutive chunks of `ids`."""
+    ids = list(ids)
+    return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
