@@ -21,3 +21,11 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("data") / "tiny"
     build_dataset(out, 50, seed=7, cfg=TINY, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_training_data(tiny_dataset: Path):
+    """The tiny dataset prepared for the model (targets, features, split)."""
+    from astae.core.training_data import prepare_data
+
+    return prepare_data(tiny_dataset, max_decode_steps=100, seed=0, val_fraction=0.2)

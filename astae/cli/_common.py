@@ -23,8 +23,8 @@ from rich.text import Text
 
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
-from astae.core.language import LanguageError
 from astae.core.errors import CheckpointError, GraphStoreError
+from astae.core.language import LanguageError
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)

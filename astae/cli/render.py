@@ -172,6 +172,7 @@ class TrainProgress(TrainCallbacks):
         )
         self.task = None
         self.epochs = 0
+        self._epoch = ""
         self._started = 0.0
         self._programs = 0
 
@@ -202,7 +203,8 @@ class TrainProgress(TrainCallbacks):
         if self.task is not None:
             self.progress.remove_task(self.task)
         self._started, self._programs = time.perf_counter(), 0
-        self.task = self.progress.add_task("", total=steps, epoch=f"{epoch}/{self.epochs}", loss=0.0, rate=0.0)
+        self._epoch = f"{epoch}/{self.epochs}"
+        self.task = self.progress.add_task("", total=steps, epoch=self._epoch, loss=0.0, rate=0.0)
 
     def step_done(self, loss: float, programs: int) -> None:
         self._programs += programs
@@ -216,7 +218,7 @@ class TrainProgress(TrainCallbacks):
         )
 
     def evaluating(self, programs: int) -> None:
-        self.progress.update(self.task, epoch=f"{self.progress.tasks[-1].fields['epoch']} (decoding {programs})")
+        self.progress.update(self.task, epoch=f"{self._epoch} (decoding {programs} programs)")
 
     def epoch_done(self, record: dict) -> None:
         parts = [f"epoch {record['epoch']:>3}", f"train loss {record['train/loss']:8.3f}",

@@ -12,8 +12,12 @@ from astae.core.config import TrainConfig, load_config
 
 
 def train_command(
-    config: Path | None = typer.Option(None, "--config", help="YAML config (defaults: configs/default.yaml)."),
-    data_dir: Path | None = typer.Option(None, "--data_dir", "--data-dir", help="Dataset directory (with graphs/)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML config (defaults: configs/default.yaml)."
+    ),
+    data_dir: Path | None = typer.Option(
+        None, "--data_dir", "--data-dir", help="Dataset directory (with graphs/)."
+    ),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs."),
     batch_size: int | None = typer.Option(None, "--batch_size", "--batch-size", help="Programs per step."),
     lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
@@ -33,7 +37,9 @@ def train_command(
     device: str | None = typer.Option(None, "--device", help="auto, cpu, cuda or mps."),
     seed: int | None = typer.Option(None, "--seed", help="Random seed (split, initialisation, shuffling)."),
     resume: Path | None = typer.Option(None, "--resume", help="Checkpoint to continue from."),
-    wandb_project: str | None = typer.Option(None, "--wandb_project", "--wandb-project", help="wandb project."),
+    wandb_project: str | None = typer.Option(
+        None, "--wandb_project", "--wandb-project", help="wandb project."
+    ),
     wandb_run: str | None = typer.Option(None, "--wandb_run", "--wandb-run", help="wandb run name."),
     no_wandb: bool = typer.Option(False, "--no_wandb", "--no-wandb", help="Disable wandb."),
     artifacts_dir: Path | None = typer.Option(

@@ -147,7 +147,8 @@ def merge(base: dict, top: dict) -> dict:
     """`base` with `top`'s keys laid over it, section by section."""
     out = dict(base)
     for key, value in top.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        both_sections = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge(out[key], value) if both_sections else value
     return out
 
 
@@ -176,7 +177,9 @@ class DataConfig(_Strict):
     """Which dataset to train on and how it is split."""
 
     data_dir: Path | None = Field(None, description="Dataset directory (with graphs/).")
-    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of programs held out for validation.")
+    val_fraction: float = Field(
+        0.2, gt=0.0, lt=1.0, description="Share of programs held out for validation."
+    )
     max_programs: int | None = Field(None, ge=2, description="Use only the first N programs (quick runs).")
 
 

@@ -8,7 +8,7 @@ import torch
 
 from astae.core.executor import Executor
 from astae.core.metrics import ProgramScore, score_programs, summarize_scores
-from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, greedy_decode
 from astae.core.training_data import TrainingData, batches, make_batch
 
@@ -20,7 +20,7 @@ def teacher_forced_metrics(
     """Mean per-program loss, reconstruction loss, KL and semantic loss, plus teacher-forced
     argmax similarity (action accuracy) and exact match, with z = mu."""
     model.eval()
-    totals = dict.fromkeys(("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity", "exact_match"), 0.0)
+    totals = dict.fromkeys(LOSS_KEYS, 0.0)
     cfg = model.cfg
     for chunk in batches(ids, batch_size):
         out = model(make_batch(data, chunk, device))

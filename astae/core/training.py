@@ -22,7 +22,6 @@ import math
 import os
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.config import ConfigError, TrainConfig
 from astae.core.evaluation import evaluate_decodes, teacher_forced_metrics
 from astae.core.executor import ExecutionLimits, Executor
-from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import Tracker, choose_wandb_mode, read_metrics
@@ -106,8 +105,9 @@ class _Run:
         self.device = resolve_device(t.device)
         if cfg.data.data_dir is None:
             raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
+        d = cfg.data
         self.data: TrainingData = prepare_data(
-            cfg.data.data_dir, cfg.model.max_decode_steps, t.seed, cfg.data.val_fraction, cfg.data.max_programs
+            d.data_dir, cfg.model.max_decode_steps, t.seed, d.val_fraction, d.max_programs
         )
         torch.manual_seed(t.seed)
         self.model = ASTAutoencoder(cfg.model, self.data.num_features).to(self.device)
@@ -160,7 +160,7 @@ class _Run:
         order = np.random.default_rng([t.seed, self.epoch]).permutation(self.data.train_ids)
         self.model.train()
         window: deque = deque(maxlen=t.log_interval)
-        sums = dict.fromkeys(("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity", "exact_match"), 0.0)
+        sums = dict.fromkeys(LOSS_KEYS, 0.0)
         chunks = batches(order.tolist(), t.batch_size)
         self.cb.epoch_started(self.epoch + 1, len(chunks))
         for batch_idx, ids in enumerate(chunks):
@@ -223,10 +223,13 @@ class _Run:
     def dump_validation(self, scored: list) -> None:
         """validation_epoch_X.json: per-program originals, decodes and outcomes."""
         rows = [{"id": i, **score.to_json()} for i, score in scored]
-        _write_json(self.run_dir / f"validation_epoch_{self.epoch}.json", {"epoch": self.epoch, "programs": rows})
+        path = self.run_dir / f"validation_epoch_{self.epoch}.json"
+        _write_json(path, {"epoch": self.epoch, "programs": rows})
 
 
-def train(cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None
+) -> TrainResult:
     """Train an autoencoder as `cfg` says (continuing `resume` if given); return where it went."""
     cb = callbacks or TrainCallbacks()
     checkpoint = load_checkpoint(resume) if resume is not None else None
@@ -244,7 +247,7 @@ def train(cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallback
             cb.notice(message)
     cb.run_started(RunInfo(
         run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
-        sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, choice.mode,
+        sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, tracker.mode,
     ))
     limits = ExecutionLimits(time_limit=DECODE_TIME_LIMIT, memory_limit_mb=512)
     result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)

@@ -19,6 +19,9 @@ from astae.core.grammar import GRAMMAR, Grammar
 from astae.core.model.decoder import GrammarDecoder
 from astae.core.model.encoder import GraphEncoder
 
+# Per-program means reported for a split (similarity / exact match: teacher-forced argmax).
+LOSS_KEYS = ("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity", "exact_match")
+
 
 @dataclass
 class ModelInputs:

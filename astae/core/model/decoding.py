@@ -8,6 +8,7 @@ every decode ends in a complete, checker-valid program within `max_decode_steps`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +35,20 @@ def _select(state: torch.Tensor | tuple, rows: torch.Tensor) -> torch.Tensor | t
     return state[:, rows]
 
 
+# (log-probabilities [N, A] of the active programs, their indices into the batch, step) -> actions [N]
+Chooser = Callable[[torch.Tensor, list[int], int], torch.Tensor]
+
+
 @torch.no_grad()
 def greedy_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> list[Decoded]:
     """Decode each row of z [B, latent] by taking the most likely legal action at every step."""
+    return decode(decoder, z, max_steps, lambda scores, rows, step: scores.argmax(dim=-1))
+
+
+@torch.no_grad()
+def decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, choose: Chooser) -> list[Decoded]:
+    """Decode each row of z [B, latent], one `decoder.step` per action; `choose` picks among the
+    legal actions' log-probabilities (illegal ones are -inf)."""
     device = z.device
     g = decoder.grammar
     n = z.shape[0]
@@ -46,6 +58,7 @@ def greedy_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> l
     rnn_state = decoder.initial_state(z)
     memory = decoder.empty_memory(n)
     active = list(range(n))  # rows of `states` still decoding, aligned with z_in / rnn_state / memory
+    step = 0
     while active:
         inputs = np.array([step_inputs(states[i]) for i in active], dtype=np.int64)
         legal = np.zeros((len(active), g.num_actions), dtype=bool)
@@ -56,14 +69,15 @@ def greedy_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> l
             z_in, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)
         )
         scores = torch.log_softmax(logits, dim=-1)
-        best = scores.argmax(dim=-1)
+        best = choose(scores, active, step)
+        step += 1
         best_scores = scores.gather(1, best.unsqueeze(1))[:, 0].tolist()
         keep = []
         for row, (i, action) in enumerate(zip(active, best.tolist())):
             state = states[i]
             if action == g.new_action:
                 memory[row, MAX_PARAMS + state.num_locals] = out[row]
-            state.apply(action, validate=False)
+            state.apply(action, validate=not legal[row, action])
             log_probs[i] += best_scores[row]
             if not state.done:
                 keep.append(row)

@@ -49,7 +49,9 @@ def _probe_features(output: object, args: Sequence[object]) -> list[float]:
     return list(f.values())
 
 
-def behaviour_features(probe_outputs: Sequence[object], probe_inputs: Sequence[Sequence[object]]) -> np.ndarray:
+def behaviour_features(
+    probe_outputs: Sequence[object], probe_inputs: Sequence[Sequence[object]]
+) -> np.ndarray:
     """float32 [len(probes) * FEATURES_PER_PROBE] 0/1 features of a program's probe outputs."""
     rows = [_probe_features(out, args) for out, args in zip(probe_outputs, probe_inputs)]
     return np.asarray(rows, dtype=np.float32).reshape(-1)

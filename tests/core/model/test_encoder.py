@@ -1,0 +1,31 @@
+import dgl
+import pytest
+import torch
+
+from astae.core.config import ModelConfig
+from astae.core.model.encoder import GraphEncoder, node_positions
+
+
+@pytest.mark.parametrize("kind", ["gcn", "rgcn", "gat", "gin"])
+@pytest.mark.parametrize("readout", ["mean_max", "attention"])
+def test_encoder_gives_one_readout_per_graph(tiny_training_data, kind, readout):
+    torch.manual_seed(0)
+    encoder = GraphEncoder(ModelConfig(hidden_dim=16, encoder=kind, readout=readout, encoder_layers=2))
+    graph = tiny_training_data.graphs.batch([0, 1, 2])
+    out = encoder(graph)
+    assert out.shape == (3, encoder.readout_dim) == (3, 32)
+    assert torch.isfinite(out).all()
+    assert set(graph.ndata.keys()) == {"type", "value"}  # the caller's graph is untouched
+
+
+def test_encoding_a_graph_alone_or_in_a_batch_is_the_same(tiny_training_data):
+    torch.manual_seed(0)
+    encoder = GraphEncoder(ModelConfig(hidden_dim=16)).eval()
+    alone = encoder(tiny_training_data.graphs.batch([4]))
+    batched = encoder(tiny_training_data.graphs.batch([1, 4, 2]))
+    assert torch.allclose(alone[0], batched[1], atol=1e-5)
+
+
+def test_node_positions_restart_in_each_graph():
+    g = dgl.batch([dgl.graph(([0], [1]), num_nodes=2), dgl.graph(([0, 1], [1, 2]), num_nodes=3)])
+    assert node_positions(g).tolist() == [0, 1, 0, 1, 2]
