@@ -8,10 +8,10 @@ import typer
 
 from astae.cli import dataset, inspect, train
 from astae.cli._common import console, handle_errors, progress_bar
-from astae.cli.render import render_build_report, render_dataset_summary
+from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
 from astae.core.config import GeneratorConfig
-from astae.core.dataset import build_dataset, load_dataset
-from astae.core.inspection import summarize_dataset
+from astae.core.dataset import build_dataset
+from astae.core.quickstart import quickstart_config
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -28,19 +28,32 @@ app.command("train")(train.train_cli)
 @handle_errors
 def quickstart(
     out: Path = typer.Option(Path("data/quickstart"), "--out", help="Where to build the dataset."),
-    n: int = typer.Option(1000, "--n", help="Programs to generate.", min=1),
+    n: int = typer.Option(1500, "--n", help="Programs to generate.", min=2),
     workers: int = typer.Option(2, "--workers", help="Worker processes.", min=1),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default 30)."),
+    artifacts_dir: Path | None = typer.Option(
+        None, "--artifacts_dir", "--artifacts-dir", help="Parent directory of the run folder."
+    ),
 ) -> None:
-    """Tiny end-to-end run: build a small dataset and show what is in it."""
+    """Tiny end-to-end run: build a dataset, train an autoencoder, show how well it reconstructs."""
+    overrides = {"training": {"epochs": epochs}} if epochs else {}
+    if artifacts_dir is not None:
+        overrides["tracking"] = {"artifacts_dir": str(artifacts_dir)}
+    cfg = quickstart_config(out, overrides)
     with progress_bar("building", n) as progress:
-        report = build_dataset(
-            out, n, seed=0, cfg=GeneratorConfig(), workers=workers, force=True, progress=progress
-        )
+        report = build_dataset(out, n, seed=0, cfg=GeneratorConfig(), workers=workers, force=True,
+                               progress=progress)
     render_build_report(console, report)
-    render_dataset_summary(console, summarize_dataset(load_dataset(out)))
+    from astae.core.training import train  # the model stack loads only now
+
+    with TrainProgress(console) as callbacks:
+        result = train(cfg, callbacks=callbacks)
+    render_train_result(console, result)
+    render_reconstructions(console, result.examples)
+    run_dir = result.run_dir
     console.print(
         f"\nNext: [bold]astae inspect program {out} 0[/] shows one program; "
-        "[bold]astae dataset import FILE.py --out DIR[/] brings your own."
+        f"[bold]astae train --data_dir {out} --resume {run_dir / 'final_model.pt'} --epochs 60[/] trains on."
     )
 
 

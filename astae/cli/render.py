@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from astae.core.dataset import BuildReport
@@ -250,3 +251,21 @@ def render_train_result(console: Console, result: TrainResult) -> None:
     console.print(table)
     files = sorted(p.name for p in result.run_dir.iterdir() if not p.name.startswith("."))
     console.print(f"artifacts: {escape(str(result.run_dir))}/ ({', '.join(files)})")
+
+
+def render_reconstructions(console: Console, examples: list[dict]) -> None:
+    """Decoded validation programs beside their originals."""
+    if not examples:
+        return
+    table = Table(title="validation programs and their greedy decodes", title_justify="left", show_lines=True)
+    table.add_column("original")
+    table.add_column("decoded")
+    for ex in examples:
+        total = len(ex["outcomes"])
+        verdict = "exact" if ex["exact"] else f"{ex['passed']}/{total} examples pass"
+        table.add_row(
+            Syntax(ex["original"], "python", theme="ansi_dark"),
+            Group(Syntax(ex["decoded"] or "(incomplete)", "python", theme="ansi_dark"),
+                  Text(verdict, style="green" if ex["exact"] else "yellow")),
+        )
+    console.print(table)

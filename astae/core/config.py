@@ -190,7 +190,10 @@ class ModelConfig(_Strict):
     latent_dim: int = Field(64, ge=2, le=4096, description="Size of the latent code z.")
     encoder: Literal["gcn", "rgcn", "gat", "gin"] = Field("gcn", description="Graph convolution kind.")
     encoder_layers: int = Field(3, ge=1, le=16, description="Graph convolution layers.")
-    readout: Literal["mean_max", "attention"] = Field("mean_max", description="Graph pooling.")
+    readout: Literal["mean_max", "attention", "sequence"] = Field(
+        "mean_max",
+        description="Graph readout: mean+max pooling, attention pooling, or a GRU over pre-order nodes.",
+    )
     position_features: bool = Field(
         True, description="Add each node's pre-order position to its embedding."
     )

@@ -58,3 +58,4 @@ class TrainResult:
     best_eval: dict = field(default_factory=dict)  # the evaluated epoch with the lowest val loss
     interrupted: bool = False
     checkpoint: Path | None = None
+    examples: list[dict] = field(default_factory=list)  # a few programs of the last evaluation

@@ -39,6 +39,7 @@ from astae.core.tracking import Tracker, choose_wandb_mode, read_metrics
 from astae.core.training_data import TrainingData, batches, make_batch, prepare_data
 
 DECODE_TIME_LIMIT = 0.25  # seconds per call of a decoded program during validation
+EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
 
 
 def resolve_device(name: str) -> torch.device:
@@ -262,6 +263,8 @@ def train(
                 record["lr"] = run.scheduler.get_last_lr()[0]
                 _finish_epoch(run, record, scored, tracker)
                 result.final, result.epochs_done = record, run.epoch
+                if scored is not None:
+                    result.examples = [{"id": i, **score.to_json()} for i, score in scored[:EXAMPLES_SHOWN]]
     except KeyboardInterrupt:
         result.interrupted = True
         result.checkpoint = run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)

@@ -64,6 +64,8 @@ class GraphEncoder(nn.Module):
         self.readout_kind = cfg.readout
         if cfg.readout == "attention":
             self.pool = GlobalAttentionPooling(nn.Linear(dim, 1), nn.Linear(dim, 2 * dim))
+        elif cfg.readout == "sequence":
+            self.sequence = nn.GRU(dim, dim, batch_first=True, bidirectional=True)
         self.readout_dim = 2 * dim
 
     def forward(self, g: dgl.DGLGraph) -> torch.Tensor:
@@ -75,8 +77,21 @@ class GraphEncoder(nn.Module):
                 h = norm(h + self.dropout(torch.relu(conv(g, h))))
             if self.readout_kind == "attention":
                 return self.pool(g, h)
+            if self.readout_kind == "sequence":
+                return self._sequence_readout(g, h)
             g.ndata["h"] = h
             return torch.cat([dgl.mean_nodes(g, "h"), dgl.max_nodes(g, "h")], dim=-1)
+
+
+    def _sequence_readout(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+        """A bidirectional GRU over each graph's nodes in pre-order; final states of both directions."""
+        counts = g.batch_num_nodes()
+        padded = nn.utils.rnn.pad_sequence(torch.split(h, counts.tolist()), batch_first=True)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            padded, counts.cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, last = self.sequence(packed)  # [2, B, H]
+        return torch.cat([last[0], last[1]], dim=-1)
 
 
 def node_positions(g: dgl.DGLGraph) -> torch.Tensor:

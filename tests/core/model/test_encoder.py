@@ -7,7 +7,7 @@ from astae.core.model.encoder import GraphEncoder, node_positions
 
 
 @pytest.mark.parametrize("kind", ["gcn", "rgcn", "gat", "gin"])
-@pytest.mark.parametrize("readout", ["mean_max", "attention"])
+@pytest.mark.parametrize("readout", ["mean_max", "attention", "sequence"])
 def test_encoder_gives_one_readout_per_graph(tiny_training_data, kind, readout):
     torch.manual_seed(0)
     encoder = GraphEncoder(ModelConfig(hidden_dim=16, encoder=kind, readout=readout, encoder_layers=2))
