@@ -13,20 +13,16 @@ Run with `uv run python benchmarks/dataset_build.py [--n 5000]`; prints a table 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _report import write_result
 
 from astae.core.config import GeneratorConfig
 from astae.core.dataset import build_dataset, load_dataset
 from astae.core.executor import ExecutionLimits, Executor, Job, SandboxPool
 from astae.core.generator import generate_chunk
-
-OUT = Path(__file__).parent / "results" / "dataset_build.json"
 
 
 def end_to_end(n: int, workers: int, root: Path) -> dict:
@@ -99,17 +95,10 @@ def main() -> None:
     print("\nexecutor on the dataset's examples (target: >= 20,000 example runs/s)")
     for row in executor:
         print(f"{row['workers']:>7} workers  {row['example_runs_per_s']:>8,} runs/s")
-    report = {
-        "benchmark": "dataset_build", "python": sys.version.split()[0],
-        "platform": platform.platform(), "cpus": os.cpu_count(), "n": args.n,
-        "same_counts": same, "end_to_end": build, "generation_only": generation,
+    write_result("dataset_build", {
+        "n": args.n, "same_counts": same, "end_to_end": build, "generation_only": generation,
         "executor": executor,
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, OUT)
-    print(f"wrote {OUT}")
+    })
 
 
 if __name__ == "__main__":

@@ -8,20 +8,16 @@ checker and `compile` for every program, as in evaluation.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import random
-import sys
 import time
 from collections import Counter
-from pathlib import Path
+
+from _report import write_result
 
 from astae.core.executor import ExecutionLimits, Executor, Job, run_examples
 
 PROGRAMS = 2_000
 EXAMPLES = 10
-OUT = Path(__file__).parent / "results" / "executor_throughput.json"
 
 TEMPLATES = [
     "def program(a0: list[int], a1: int) -> list[int]:\n"
@@ -107,20 +103,9 @@ def main() -> None:
     for row in rows:
         print(f"{row['workers']:>7}  {row['example_runs_per_s']:>14,}  {row['seconds']:>7}  "
               f"{row['statuses']}")
-    report = {
-        "benchmark": "executor_throughput",
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "examples_per_program": EXAMPLES,
-        "limits": vars(limits),
-        "results": rows,
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, OUT)
-    print(f"wrote {OUT}")
+    write_result("executor_throughput", {
+        "examples_per_program": EXAMPLES, "limits": vars(limits), "results": rows,
+    })
 
 
 if __name__ == "__main__":

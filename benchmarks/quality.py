@@ -11,20 +11,17 @@ compilation rate 1.0, on the whole validation split (greedy decoding).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _report import write_result
 
 from astae.core.config import GeneratorConfig, TrainConfig, load_config
 from astae.core.dataset import build_dataset, load_dataset
 from astae.core.reporting import TrainCallbacks
 from astae.core.training import train
 
-OUT = Path(__file__).parent / "results" / "quality.json"
 TARGETS = {"exact_match": 0.90, "all_examples_rate": 0.95, "compilation_rate": 1.0}
 SHOWN = ("loss", "reconstruction_loss", "similarity", "exact_match", "compilation_rate",
          "one_example_rate", "all_examples_rate", "tf_exact_match")
@@ -75,20 +72,14 @@ def main() -> None:
     print(f"programs {programs:,} ({final['decoded_programs']} validation decoded); "
           f"build {build_seconds / 60:.1f} min, training {train_seconds / 60:.1f} min, "
           f"total {total_minutes:.1f} min (target <= 30)")
-    report = {
-        "benchmark": "quality", "python": platform.python_version(), "platform": platform.platform(),
-        "cpus": os.cpu_count(), "programs": programs, "epochs": result.epochs_done,
+    write_result("quality", {
+        "programs": programs, "epochs": result.epochs_done,
         "overrides": {"training.epochs": args.epochs, "training.eval_interval": args.eval_interval,
                       **dict(a.split("=", 1) for a in args.assignments)},
         "build_minutes": round(build_seconds / 60, 2), "train_minutes": round(train_seconds / 60, 2),
         "total_minutes": round(total_minutes, 2), "validation": final,
         "targets_met": {k: final[k] >= v for k, v in TARGETS.items()},
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = OUT.with_suffix(".tmp")
-    tmp_out.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp_out, OUT)
-    print(f"wrote {OUT}", file=sys.stderr)
+    })
 
 
 if __name__ == "__main__":

@@ -16,15 +16,12 @@ Both do forward, backward and an optimiser step; programs/s counts programs trai
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from _report import write_result
 
 from astae.core.config import GeneratorConfig, ModelConfig
 from astae.core.dataset import build_dataset
@@ -34,7 +31,6 @@ from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.targets import step_inputs
 from astae.core.training_data import TrainingData, batches, make_batch, prepare_data
 
-OUT = Path(__file__).parent / "results" / "train_throughput.json"
 BATCH = 64
 HIDDEN = 128
 CPU = torch.device("cpu")
@@ -126,16 +122,10 @@ def main() -> None:
     for r in rows:
         print(f"{r['method']:42} {r['programs']:>9} {r['seconds']:>8} {r['programs_per_s']:>11}")
     print(f"speed-up: {ratio:.1f}x (target >= 20x)")
-    result = {
-        "benchmark": "train_throughput", "python": platform.python_version(), "platform": platform.platform(),
-        "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "hidden_dim": HIDDEN,
-        "batch_size": BATCH, "rows": rows, "speedup": round(ratio, 2),
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = OUT.with_suffix(".tmp")
-    tmp_out.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp_out, OUT)
-    print(f"wrote {OUT}", file=sys.stderr)
+    write_result("train_throughput", {
+        "torch_threads": torch.get_num_threads(), "hidden_dim": HIDDEN, "batch_size": BATCH,
+        "rows": rows, "speedup": round(ratio, 2),
+    })
 
 
 if __name__ == "__main__":
