@@ -56,7 +56,7 @@ def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.T
     g = decoder.grammar
     mu, logvar = model.encode(data.graphs.batch([i]))
     z = model.latent(mu, logvar)
-    z_in = decoder.latent_input(z)
+    z_in, z_out = decoder.latent_input(z), decoder.output_bias(z)
     rnn_state = decoder.initial_state(z)
     memory = decoder.empty_memory(1)
     state = DerivationState(model.cfg.max_decode_steps, g)
@@ -65,7 +65,7 @@ def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.T
         prev, parent, symbol = (torch.tensor([v]) for v in step_inputs(state))
         legal = torch.zeros(1, g.num_actions, dtype=torch.bool)
         legal[0, state.legal_actions()] = True
-        logits, out, rnn_state = decoder.step(z_in, prev, parent, symbol, rnn_state, memory, legal)
+        logits, out, rnn_state = decoder.step(z_in, z_out, prev, parent, symbol, rnn_state, memory, legal)
         nll = nll - torch.log_softmax(logits, -1)[0, action]
         if action == g.new_action:
             memory = memory.clone()

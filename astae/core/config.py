@@ -187,11 +187,11 @@ class ModelConfig(_Strict):
     """The autoencoder: graph encoder, latent bridge, grammar decoder and loss weights."""
 
     hidden_dim: int = Field(128, ge=8, le=4096, description="Width of embeddings and hidden states.")
-    latent_dim: int = Field(64, ge=2, le=4096, description="Size of the latent code z.")
+    latent_dim: int = Field(256, ge=2, le=4096, description="Size of the latent code z.")
     encoder: Literal["gcn", "rgcn", "gat", "gin"] = Field("gcn", description="Graph convolution kind.")
     encoder_layers: int = Field(3, ge=1, le=16, description="Graph convolution layers.")
     readout: Literal["mean_max", "attention", "sequence"] = Field(
-        "mean_max",
+        "sequence",
         description="Graph readout: mean+max pooling, attention pooling, or a GRU over pre-order nodes.",
     )
     position_features: bool = Field(
@@ -199,8 +199,11 @@ class ModelConfig(_Strict):
     )
     decoder_cell: Literal["gru", "lstm"] = Field("gru", description="Recurrent cell of the decoder.")
     decoder_layers: int = Field(1, ge=1, le=4, description="Stacked recurrent layers.")
+    latent_to_output: bool = Field(
+        True, description="Also add a projection of z to the decoder's output features at every step."
+    )
     max_decode_steps: int = Field(100, ge=10, le=1000, description="Action budget of a decode.")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout in encoder and decoder.")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0, description="Dropout in encoder and decoder.")
     kl_weight: float = Field(0.0, ge=0.0, description="KL weight: 0 = plain autoencoder, > 0 = VAE.")
     kl_warmup_epochs: int = Field(5, ge=0, description="Epochs of linear KL warm-up from 0.")
     free_bits: float = Field(0.0, ge=0.0, description="KL nats per latent dimension not penalised.")
@@ -212,11 +215,15 @@ class TrainingConfig(_Strict):
 
     epochs: int = Field(10, ge=1, description="Training epochs.")
     batch_size: int = Field(64, ge=1, description="Programs per step.")
-    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate.")
+    lr: float = Field(3e-3, gt=0.0, description="AdamW learning rate.")
     weight_decay: float = Field(0.0, ge=0.0, description="AdamW weight decay.")
     grad_clip: float = Field(1.0, ge=0.0, description="Gradient norm clip (0 = none).")
-    lr_schedule: Literal["constant", "cosine"] = Field(
-        "constant", description="After warm-up: constant, or cosine decay over `epochs` (to 5%)."
+    lr_schedule: Literal["exponential", "constant", "cosine"] = Field(
+        "exponential",
+        description="After warm-up: x lr_decay per epoch, constant, or a cosine over `epochs` (to 5%).",
+    )
+    lr_decay: float = Field(
+        0.95, gt=0.0, le=1.0, description="Per-epoch factor of the exponential schedule."
     )
     warmup_steps: int = Field(100, ge=0, description="Linear learning-rate warm-up steps.")
     eval_interval: int = Field(1, ge=1, description="Validate (with greedy decoding) every N epochs.")

@@ -8,14 +8,11 @@ from astae.core.config import TrainConfig, merge, validate
 
 # The keys of configs/quickstart.yaml (tests/core/test_quickstart.py keeps the two equal).
 QUICKSTART_CONFIG: dict = {
-    "model": {"hidden_dim": 128, "latent_dim": 64},
     "training": {
-        "epochs": 30, "batch_size": 32, "lr": 0.003, "lr_schedule": "cosine", "eval_interval": 10,
-        "log_interval": 50, "checkpoint_interval": 10,
+        "epochs": 30, "batch_size": 32, "eval_interval": 10, "log_interval": 50, "checkpoint_interval": 10,
     },
     "tracking": {"wandb": False, "artifacts_dir": "training_artifacts"},
 }
-
 
 def quickstart_config(data_dir: Path, overrides: dict | None = None) -> TrainConfig:
     """The quickstart training config for a dataset at `data_dir`."""

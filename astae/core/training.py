@@ -59,15 +59,19 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _lr_lambda(cfg: TrainConfig, total_steps: int):
+def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
+    """Learning-rate factor per step: linear warm-up, then the configured schedule."""
     t = cfg.training
+    total = steps_per_epoch * t.epochs
 
     def factor(step: int) -> float:
         if t.warmup_steps and step < t.warmup_steps:
             return (step + 1) / t.warmup_steps
+        if t.lr_schedule == "exponential":  # depends on the step only: resuming with more epochs is exact
+            return t.lr_decay ** (step / steps_per_epoch)
         if t.lr_schedule == "constant":
             return 1.0
-        progress = min(1.0, (step - t.warmup_steps) / max(1, total_steps - t.warmup_steps))
+        progress = min(1.0, (step - t.warmup_steps) / max(1, total - t.warmup_steps))
         return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return factor
@@ -115,7 +119,7 @@ class _Run:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
         self.steps_per_epoch = math.ceil(len(self.data.train_ids) / t.batch_size)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, _lr_lambda(cfg, self.steps_per_epoch * t.epochs)
+            self.optimizer, _lr_lambda(cfg, self.steps_per_epoch)
         )
         self.epoch, self.step, self.best_val_loss = 0, 0, math.inf
         self.best_eval: dict = {}
@@ -123,7 +127,7 @@ class _Run:
             self.model.load_state_dict(resume["model"])
             self.optimizer.load_state_dict(resume["optimizer"])
             self.scheduler.load_state_dict(resume["scheduler"])
-            self.scheduler.lr_lambdas[0] = _lr_lambda(cfg, self.steps_per_epoch * t.epochs)
+            self.scheduler.lr_lambdas[0] = _lr_lambda(cfg, self.steps_per_epoch)
             torch.set_rng_state(resume["rng"]["torch"])
             self.epoch, self.step = resume["epoch"], resume["step"]
             self.best_val_loss = resume["best_val_loss"]

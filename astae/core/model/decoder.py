@@ -2,7 +2,9 @@
 
 Each step's input is the sum of embeddings of the previous action, the parent action (the
 production whose right-hand side holds the frontier symbol) and the frontier symbol, plus a
-projection of z; a GRU/LSTM carries the state, initialised from z. Outputs:
+projection of z; a GRU/LSTM carries the state, initialised from z. With `latent_to_output`, a
+second projection of z is added to the recurrent output before the heads, so every prediction
+reads z directly rather than only through the recurrent state. Outputs:
 
 - production and `NEW` logits from a linear head;
 - `VAR(j)` logits by pointing (the copy mechanism): a query from the current state against a
@@ -39,6 +41,7 @@ class GrammarDecoder(nn.Module):
         self.parent_embedding = nn.Embedding(grammar.num_actions + 1, dim)
         self.symbol_embedding = nn.Embedding(len(SYMBOLS), dim)
         self.latent_input = nn.Linear(cfg.latent_dim, dim)
+        self.latent_output = nn.Linear(cfg.latent_dim, dim) if cfg.latent_to_output else None
         self.latent_state = nn.Linear(cfg.latent_dim, cfg.decoder_layers * dim)
         rnn = nn.GRU if cfg.decoder_cell == "gru" else nn.LSTM
         self.rnn = rnn(dim, dim, cfg.decoder_layers, batch_first=True,
@@ -63,8 +66,10 @@ class GrammarDecoder(nn.Module):
         x = self.action_embedding(previous) + self.parent_embedding(parents) + self.symbol_embedding(symbols)
         return self.dropout(x + z_in)
 
-    def _logits(self, out: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        """out [B, T, H], variable memory [B, V, H] -> logits over all actions [B, T, A]."""
+    def _logits(self, out: torch.Tensor, memory: torch.Tensor, z_out: torch.Tensor | None) -> torch.Tensor:
+        """out [B, T, H], variable memory [B, V, H], z_out [B, 1, H] or None -> logits [B, T, A]."""
+        if z_out is not None:
+            out = out + z_out
         keys = self.key(memory)  # [B, V, H]
         pointer = torch.einsum("bth,bvh->btv", self.query(out), keys) * self.scale
         return torch.cat([self.production_head(out), pointer], dim=-1)
@@ -88,19 +93,24 @@ class GrammarDecoder(nn.Module):
         gathered = torch.gather(out, 1, steps.unsqueeze(-1).expand(-1, -1, out.shape[-1]))
         declared = (declared_at != NO_DECL).unsqueeze(-1)
         memory = torch.where(declared, gathered, self.empty_memory(z.shape[0]))
-        return self._logits(out, memory).masked_fill(~legal, float("-inf"))
+        return self._logits(out, memory, self.output_bias(z)).masked_fill(~legal, float("-inf"))
 
     # -- decoding: one step for a batch of partial programs -------------------------------------
 
-    def step(self, z_in: torch.Tensor, previous: torch.Tensor, parents: torch.Tensor, symbols: torch.Tensor,
-             state: torch.Tensor | tuple, memory: torch.Tensor, legal: torch.Tensor
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | tuple]:
+    def output_bias(self, z: torch.Tensor) -> torch.Tensor | None:
+        """z's direct contribution to every step's output features [B, 1, H] (None if disabled)."""
+        return self.latent_output(z).unsqueeze(1) if self.latent_output is not None else None
+
+    def step(self, z_in: torch.Tensor, z_out: torch.Tensor | None, previous: torch.Tensor,
+             parents: torch.Tensor, symbols: torch.Tensor, state: torch.Tensor | tuple, memory: torch.Tensor,
+             legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | tuple]:
         """One action for N partial programs: (masked logits [N, A], output [N, H], new state).
 
-        `z_in` is `latent_input(z)` [N, H]; `previous`, `parents`, `symbols` are [N]; `legal` [N, A].
+        `z_in` is `latent_input(z)` [N, H] and `z_out` is `output_bias(z)`, computed once per decode;
+        `previous`, `parents`, `symbols` are [N]; `legal` is [N, A].
         """
         x = self._inputs(z_in, previous, parents, symbols).unsqueeze(1)
         out, state = self.rnn(x, state)
         out = out[:, 0]
-        logits = self._logits(out.unsqueeze(1), memory)[:, 0]
+        logits = self._logits(out.unsqueeze(1), memory, z_out)[:, 0]
         return logits.masked_fill(~legal, float("-inf")), out, state

@@ -55,6 +55,7 @@ def decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, choose: Cho
     states = [DerivationState(max_steps, g) for _ in range(n)]
     log_probs = [0.0] * n
     z_in = decoder.latent_input(z)
+    z_out = decoder.output_bias(z)
     rnn_state = decoder.initial_state(z)
     memory = decoder.empty_memory(n)
     active = list(range(n))  # rows of `states` still decoding, aligned with z_in / rnn_state / memory
@@ -66,7 +67,7 @@ def decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, choose: Cho
             legal[row, states[i].legal_actions()] = True
         prev, parent, symbol = torch.from_numpy(inputs).to(device).unbind(1)
         logits, out, rnn_state = decoder.step(
-            z_in, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)
+            z_in, z_out, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)
         )
         scores = torch.log_softmax(logits, dim=-1)
         best = choose(scores, active, step)
@@ -84,5 +85,6 @@ def decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, choose: Cho
         if len(keep) < len(active):
             rows = torch.tensor(keep, dtype=torch.long, device=device)
             z_in, memory, rnn_state = z_in[rows], memory[rows], _select(rnn_state, rows)
+            z_out = z_out[rows] if z_out is not None else None
             active = [active[r] for r in keep]
     return [Decoded(list(s.actions), s.to_source(), lp) for s, lp in zip(states, log_probs)]

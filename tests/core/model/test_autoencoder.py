@@ -11,7 +11,7 @@ CPU = torch.device("cpu")
 
 def test_plain_autoencoder_uses_the_mean_and_reports_no_kl(tiny_training_data):
     torch.manual_seed(0)
-    cfg = ModelConfig(hidden_dim=16, latent_dim=4, kl_weight=0.0)
+    cfg = ModelConfig(hidden_dim=16, latent_dim=4, kl_weight=0.0, dropout=0.0)
     model = ASTAutoencoder(cfg, tiny_training_data.num_features)
     batch = make_batch(tiny_training_data, [0, 1], CPU)
     first, second = model(batch), model(batch)
@@ -21,7 +21,7 @@ def test_plain_autoencoder_uses_the_mean_and_reports_no_kl(tiny_training_data):
 
 def test_vae_samples_z_in_training_and_penalises_kl(tiny_training_data):
     torch.manual_seed(0)
-    cfg = ModelConfig(hidden_dim=16, latent_dim=4, kl_weight=1.0, semantic_weight=0.0)
+    cfg = ModelConfig(hidden_dim=16, latent_dim=4, kl_weight=1.0, semantic_weight=0.0, dropout=0.0)
     model = ASTAutoencoder(cfg, tiny_training_data.num_features)
     batch = make_batch(tiny_training_data, [0, 1], CPU)
     first, second = model(batch), model(batch)

@@ -49,11 +49,11 @@ def test_sampled_decodes_are_valid_under_a_tight_budget(tiny_training_data):
         check_source(decoded.source)
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_teacher_forcing_equals_stepwise_decoding_of_the_target(tiny_training_data, cell):
+@pytest.mark.parametrize(("cell", "latent_to_output"), [("gru", True), ("gru", False), ("lstm", True)])
+def test_teacher_forcing_equals_stepwise_decoding_of_the_target(tiny_training_data, cell, latent_to_output):
     """The parallel training pass and the step function score a target identically."""
     data = tiny_training_data
-    model = model_for(data, decoder_cell=cell)
+    model = model_for(data, decoder_cell=cell, latent_to_output=latent_to_output)
     ids = [0, 5, 9]
     batch = make_batch(data, ids, CPU)
     mu, _ = model.encode(batch.graph)
