@@ -10,8 +10,10 @@ from pathlib import Path
 import torch
 
 from astae.core.astgraph import EDGE_TYPES, NODE_TYPES, VALUE_TOKENS
+from astae.core.config import TrainConfig
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
+from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.semantics import FEATURE_NAMES
 from astae.core.model.targets import SYMBOLS
 
@@ -73,3 +75,16 @@ def load_checkpoint(path: Path) -> dict:
         if key not in payload:
             raise CheckpointError(f"{path}: checkpoint lacks `{key}`")
     return payload
+
+
+def load_model(path: Path, device: str = "cpu") -> tuple[ASTAutoencoder, TrainConfig, dict]:
+    """The model of a checkpoint, in eval mode, with its config and the whole payload."""
+    payload = load_checkpoint(path)
+    try:
+        cfg = TrainConfig.model_validate(payload["config"])
+        model = ASTAutoencoder(cfg.model, int(payload["num_features"]))
+        model.load_state_dict(payload["model"])
+    except (ValueError, KeyError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: its weights do not fit this astae's model ({first[:200]})") from None
+    return model.to(device).eval(), cfg, payload

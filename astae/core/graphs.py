@@ -167,3 +167,8 @@ def check_graph_device(device: torch.device) -> None:
             f"this DGL build cannot use device {device.type!r} ({str(e).splitlines()[0]}); install DGL's "
             "CUDA wheel (see docs/training.md) or pass --device cpu"
         ) from None
+
+
+def batch_graphs(graphs: Sequence[ASTGraph]) -> dgl.DGLGraph:
+    """One batched DGL graph of AST graphs built in memory (programs not in a dataset)."""
+    return dgl.batch([to_dgl(g) for g in graphs])

@@ -22,7 +22,8 @@ from matplotlib.ticker import MaxNLocator
 Series = tuple[list[float], list[float]]
 
 RATE_KEYS = ("val/similarity", "val/exact_match", "val/compilation_rate", "val/one_example_rate",
-             "val/all_examples_rate")
+             "val/all_examples_rate", "val/tf_similarity", "val/tf_exact_match")
+TEACHER_FORCED = ("val/tf_similarity", "val/tf_exact_match")  # every epoch, drawn dashed
 
 
 def plot_curves(records: Sequence[dict], out: Path) -> Path:
@@ -104,7 +105,8 @@ def _rates_panel(ax: Axes, data: dict[str, Series]) -> None:
     ax.set_title("rates")
     ax.set_xlabel("epoch")
     for key, series in data.items():
-        ax.plot(*series, marker=".", label=key.removeprefix("val/"))
+        style = "--" if key in TEACHER_FORCED else "-"
+        ax.plot(*series, style, marker=".", label=key.removeprefix("val/"))
     ax.set_ylim(-0.02, 1.02)
     ax.legend(loc="best", fontsize="small")
 

@@ -111,3 +111,16 @@ def test_training_without_a_dataset_says_how_to_give_one(tmp_path):
     cfg = tiny_config(None, tmp_path)
     with pytest.raises(ConfigError, match="--data_dir"):
         train(cfg)
+
+
+def test_load_model_rebuilds_the_trained_model(tiny_dataset, tmp_path):
+    from astae.core.checkpoint import load_model
+    from astae.core.training_data import make_batch, prepare_data
+
+    result = train(tiny_config(tiny_dataset, tmp_path, epochs=1))
+    model, cfg, payload = load_model(result.run_dir / "final_model.pt")
+    assert not model.training and cfg.model.hidden_dim == 16
+    data = prepare_data(tiny_dataset, cfg.model.max_decode_steps, cfg.training.seed, 0.2)
+    with torch.no_grad():
+        loss = model(make_batch(data, data.val_ids, torch.device("cpu"))).reconstruction.mean().item()
+    assert loss == pytest.approx(result.final["val/reconstruction_loss"], rel=1e-4)
