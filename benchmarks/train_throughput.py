@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from _report import write_result
 
@@ -29,25 +30,31 @@ from astae.core.derivation import DerivationState
 from astae.core.grammar import MAX_PARAMS
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.targets import step_inputs
-from astae.core.training_data import TrainingData, batches, make_batch, prepare_data
+from astae.core.training_data import TrainingData, epoch_batches, make_batch, prepare_data
 
 BATCH = 64
 HIDDEN = 128
 CPU = torch.device("cpu")
 
 
-def batched_rate(model: ASTAutoencoder, data: TrainingData, ids: list[int]) -> tuple[float, float]:
-    """(programs/s, seconds) of batched teacher-forced training steps over `ids`."""
+def batched_rate(model: ASTAutoencoder, data: TrainingData, programs: int) -> tuple[float, float, int]:
+    """(programs/s, seconds, programs) of batched training steps as `astae train` takes them
+    (length-bucketed batches of the training split, epoch after epoch) over >= `programs` programs."""
     optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
-    chunks = batches(ids, BATCH)
+    rng = np.random.default_rng(0)
+    done = 0
     start = time.perf_counter()
-    for chunk in chunks:
-        out = model(make_batch(data, chunk, CPU))
-        optimizer.zero_grad()
-        out.loss.backward()
-        optimizer.step()
+    while done < programs:
+        for chunk in epoch_batches(data, BATCH, rng):
+            out = model(make_batch(data, chunk, CPU))
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+            done += len(chunk)
+            if done >= programs:
+                break
     seconds = time.perf_counter() - start
-    return len(ids) / seconds, seconds
+    return done / seconds, seconds, done
 
 
 def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.Tensor:
@@ -106,13 +113,12 @@ def main() -> None:
         ids = data.train_ids
         torch.manual_seed(0)
         model = ASTAutoencoder(ModelConfig(hidden_dim=HIDDEN), data.num_features).train()
-        batched_ids = (ids * (args.batched_programs // len(ids) + 1))[: args.batched_programs]
-        batched_rate(model, data, batched_ids[:BATCH * 2])  # warm-up
-        b_rate, b_seconds = batched_rate(model, data, batched_ids)
+        batched_rate(model, data, BATCH * 2)  # warm-up
+        b_rate, b_seconds, b_programs = batched_rate(model, data, args.batched_programs)
         reference_rate(model, data, ids[:8])  # warm-up
         r_rate, r_seconds = reference_rate(model, data, ids[: args.reference_programs])
     rows = [
-        {"method": f"batched teacher forcing (batch {BATCH})", "programs": len(batched_ids),
+        {"method": f"batched teacher forcing (batch {BATCH})", "programs": b_programs,
          "seconds": round(b_seconds, 2), "programs_per_s": round(b_rate, 1)},
         {"method": "reference: one program, step by step", "programs": args.reference_programs,
          "seconds": round(r_seconds, 2), "programs_per_s": round(r_rate, 1)},

@@ -36,7 +36,7 @@ from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import Tracker, choose_wandb_mode, read_metrics
-from astae.core.training_data import TrainingData, batches, make_batch, prepare_data
+from astae.core.training_data import TrainingData, epoch_batches, make_batch, prepare_data
 
 DECODE_TIME_LIMIT = 0.25  # seconds per call of a decoded program during validation
 EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
@@ -162,11 +162,11 @@ class _Run:
     def train_epoch(self, tracker: Tracker) -> dict:
         """One pass over the training split; returns the epoch's train/ metrics."""
         t = self.cfg.training
-        order = np.random.default_rng([t.seed, self.epoch]).permutation(self.data.train_ids)
+        rng = np.random.default_rng([t.seed, self.epoch])
         self.model.train()
         window: deque = deque(maxlen=t.log_interval)
         sums = dict.fromkeys(LOSS_KEYS, 0.0)
-        chunks = batches(order.tolist(), t.batch_size)
+        chunks = epoch_batches(self.data, t.batch_size, rng)
         self.cb.epoch_started(self.epoch + 1, len(chunks))
         for batch_idx, ids in enumerate(chunks):
             out = self.model(make_batch(self.data, ids, self.device), kl_scale=self.kl_scale())

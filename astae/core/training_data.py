@@ -115,6 +115,20 @@ def make_batch(data: TrainingData, ids: Sequence[int], device: torch.device) -> 
     )
 
 
+def epoch_batches(data: TrainingData, batch_size: int, rng: np.random.Generator,
+                  pool_batches: int = 32) -> list[list[int]]:
+    """The training split in batches for one epoch: shuffled, then sorted by length within pools
+    of `pool_batches` batches, so a batch holds programs of similar length (less padding for the
+    recurrent layers), and the batches shuffled again."""
+    order = rng.permutation(data.train_ids).tolist()
+    pool = batch_size * pool_batches
+    out: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: data.targets[i].length)
+        out.extend(batches(chunk, batch_size))
+    return [out[k] for k in rng.permutation(len(out))]
+
+
 def batches(ids: Sequence[int], batch_size: int) -> list[list[int]]:
     """Consecutive chunks of `ids`."""
     ids = list(ids)
