@@ -191,7 +191,7 @@ class ModelConfig(_Strict):
     encoder: Literal["gcn", "rgcn", "gat", "gin"] = Field("gcn", description="Graph convolution kind.")
     encoder_layers: int = Field(3, ge=1, le=16, description="Graph convolution layers.")
     readout: Literal["mean_max", "attention", "sequence"] = Field(
-        "mean_max",
+        "sequence",
         description="Graph readout: mean+max pooling, attention pooling, or a GRU over pre-order nodes.",
     )
     position_features: bool = Field(
