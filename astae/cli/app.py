@@ -28,9 +28,9 @@ app.command("train")(train.train_cli)
 @handle_errors
 def quickstart(
     out: Path = typer.Option(Path("data/quickstart"), "--out", help="Where to build the dataset."),
-    n: int = typer.Option(1500, "--n", help="Programs to generate.", min=2),
+    n: int = typer.Option(4000, "--n", help="Programs to generate.", min=2),
     workers: int = typer.Option(2, "--workers", help="Worker processes.", min=1),
-    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default 30)."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default 15)."),
     artifacts_dir: Path | None = typer.Option(
         None, "--artifacts_dir", "--artifacts-dir", help="Parent directory of the run folder."
     ),
@@ -53,7 +53,7 @@ def quickstart(
     run_dir = result.run_dir
     console.print(
         f"\nNext: [bold]astae inspect program {out} 0[/] shows one program; "
-        f"[bold]astae train --data_dir {out} --resume {run_dir / 'final_model.pt'} --epochs 60[/] trains on."
+        f"[bold]astae train --data_dir {out} --resume {run_dir / 'final_model.pt'} --epochs 30[/] trains on."
     )
 
 

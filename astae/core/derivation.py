@@ -2,7 +2,8 @@
 
 `DerivationState` is the one place that knows which actions are legal at a step:
 the frontier symbol's productions, the variables in scope for a variable slot,
-and the length budget that guarantees termination. The random generator, the
+the length budget that guarantees termination, and an expression-depth cap that keeps every
+derivation inside the checker's nesting limit. The random generator, the
 checker (by replaying a converted program) and the model's decoder all drive it.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from astae.core.grammar import (
     GRAMMAR,
+    MAX_EXPRESSION_DEPTH,
     MAX_PARAMS,
     TYPE_SOURCE,
     Grammar,
@@ -161,7 +163,8 @@ class DerivationState:
         cost, first_slot = g.production_cost, g.first_slot
         feasible: dict[str, bool] = {}
         legal = []
-        for p in g.by_lhs[frame.symbol]:
+        deep = frame.symbol in EXPRESSION_SYMBOLS and frame.depth >= MAX_EXPRESSION_DEPTH
+        for p in (g.shallow_by_lhs if deep else g.by_lhs)[frame.symbol]:
             if cost[p] > room:
                 continue
             slot = first_slot[p]

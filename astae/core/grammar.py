@@ -30,6 +30,9 @@ MAX_PARAMS = 3
 MAX_LOCALS = 16
 MIN_CONST = 0
 MAX_CONST = 10  # negative constants are `-k`: the `neg` production over a constant
+# Expression depth past which only shallow productions are legal, so that decoded programs stay
+# well inside the checker's nesting limit (language.MAX_NESTING = 60): at most 3 more levels follow.
+MAX_EXPRESSION_DEPTH = 50
 
 TYPES = ("int", "bool", "list")
 RETURN_TYPES = ("int", "list")
@@ -215,6 +218,16 @@ class Grammar:
         self.first_slot: tuple[str | None, ...] = tuple(
             p.rhs[0] if p.rhs and p.rhs[0] in self.slot_set else None for p in self.productions
         )
+        # Productions that open no further Int/Bool/List expression below them (Iter's always
+        # qualify: it is not recursive itself). Past MAX_EXPRESSION_DEPTH only these are legal.
+        value_symbols = set(TYPE_NONTERMINAL.values())
+        self.shallow_by_lhs: dict[str, tuple[int, ...]] = {
+            nt: tuple(
+                p for p in ids
+                if nt == "Iter" or not value_symbols.intersection(self.productions[p].rhs)
+            )
+            for nt, ids in self.by_lhs.items()
+        }
         self._index = {
             (p.lhs, p.kind, p.arg, len(p.rhs)): p.id for p in self.productions
         }

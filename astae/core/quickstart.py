@@ -9,7 +9,7 @@ from astae.core.config import TrainConfig, merge, validate
 # The keys of configs/quickstart.yaml (tests/core/test_quickstart.py keeps the two equal).
 QUICKSTART_CONFIG: dict = {
     "training": {
-        "epochs": 30, "batch_size": 32, "eval_interval": 10, "log_interval": 50, "checkpoint_interval": 10,
+        "epochs": 15, "batch_size": 32, "eval_interval": 5, "log_interval": 50, "checkpoint_interval": 5,
     },
     "tracking": {"wandb": False, "artifacts_dir": "training_artifacts"},
 }

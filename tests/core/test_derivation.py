@@ -1,0 +1,30 @@
+from astae.core.derivation import DerivationState
+from astae.core.grammar import GRAMMAR, MAX_EXPRESSION_DEPTH
+from astae.core.language import check_source
+
+
+def deepest_program(prefer: str, max_actions: int = 400) -> DerivationState:
+    """Take a legal production of kind `prefer` whenever there is one; else head for an
+    expression (`return`, then `ifexp`), else the first legal action."""
+    state = DerivationState(max_actions)
+    while not state.done:
+        legal = state.legal_actions()
+        kinds = [GRAMMAR.productions[a].kind if a < GRAMMAR.new_action else "" for a in legal]
+        choice = next((kinds.index(k) for k in (prefer, "return", "ifexp") if k in kinds), 0)
+        state.apply(legal[choice])
+    return state
+
+
+def test_depth_cap_keeps_runaway_nesting_inside_the_checker():
+    for kind in ("not", "neg", "reverse", "ifexp"):
+        state = deepest_program(kind)
+        check_source(state.to_source())  # raises if nested past the checker's limit
+
+
+def test_depth_cap_leaves_only_shallow_productions():
+    state = deepest_program("not")
+    assert state.to_source().count("not ") >= MAX_EXPRESSION_DEPTH - 2
+    assert all(
+        not {"Int", "Bool", "List"} & set(GRAMMAR.productions[p].rhs)
+        for p in GRAMMAR.shallow_by_lhs["Bool"]
+    )
