@@ -29,7 +29,7 @@ from astae.core.dataset import build_dataset
 from astae.core.derivation import DerivationState
 from astae.core.grammar import MAX_PARAMS
 from astae.core.model.autoencoder import ASTAutoencoder
-from astae.core.model.targets import step_inputs
+from astae.core.model.targets import legal_mask, step_inputs
 from astae.core.training_data import TrainingData, epoch_batches, make_batch, prepare_data
 
 BATCH = 64
@@ -70,8 +70,7 @@ def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.T
     nll = z.new_zeros(())
     for action in data.targets[i].actions.tolist():
         prev, parent, symbol = (torch.tensor([v]) for v in step_inputs(state))
-        legal = torch.zeros(1, g.num_actions, dtype=torch.bool)
-        legal[0, state.legal_actions()] = True
+        legal = torch.from_numpy(legal_mask(state, g)).unsqueeze(0)
         logits, out, rnn_state = decoder.step(z_in, z_out, prev, parent, symbol, rnn_state, memory, legal)
         nll = nll - torch.log_softmax(logits, -1)[0, action]
         if action == g.new_action:

@@ -61,11 +61,11 @@ def train_command(
     from astae.core.checkpoint import load_checkpoint  # the model stack loads only when training
     from astae.core.training import train
 
-    base = load_checkpoint(resume)["config"] if resume is not None else None
+    checkpoint = load_checkpoint(resume) if resume is not None else None
+    base = checkpoint["config"] if checkpoint is not None else None
     cfg = load_config(TrainConfig, config, overrides, assignments, base=base)
-    progress = TrainProgress(console)
-    with progress:
-        result = train(cfg, resume=resume, callbacks=progress)
+    with TrainProgress(console) as progress:
+        result = train(cfg, resume=resume, callbacks=progress, checkpoint=checkpoint)
     render_train_result(console, result)
     if result.interrupted:
         raise fail(f"interrupted; resume with: astae train --resume {result.checkpoint}", code=130)

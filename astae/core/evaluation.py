@@ -26,11 +26,8 @@ def teacher_forced_metrics(
         out = model(make_batch(data, chunk, device))
         per_program = out.reconstruction + cfg.kl_weight * out.kl + cfg.semantic_weight * out.semantic
         totals["loss"] += per_program.sum().item()
-        totals["reconstruction_loss"] += out.reconstruction.sum().item()
-        totals["kl"] += out.kl.sum().item()
-        totals["semantic_loss"] += out.semantic.sum().item()
-        totals["similarity"] += out.accuracy.sum().item()
-        totals["exact_match"] += out.exact.float().sum().item()
+        for key, value in out.totals().items():
+            totals[key] += value
     return {k: v / max(1, len(ids)) for k, v in totals.items()}
 
 

@@ -180,11 +180,8 @@ class _Run:
             n = len(ids)
             loss, similarity = out.loss.item(), out.accuracy.mean().item()
             sums["loss"] += loss * n
-            sums["reconstruction_loss"] += out.reconstruction.sum().item()
-            sums["kl"] += out.kl.sum().item()
-            sums["semantic_loss"] += out.semantic.sum().item()
-            sums["similarity"] += out.accuracy.sum().item()
-            sums["exact_match"] += out.exact.float().sum().item()
+            for key, value in out.totals().items():
+                sums[key] += value
             window.append((loss, similarity))
             self.cb.step_done(loss, n)
             if self.step % t.log_interval == 0:
@@ -233,11 +230,15 @@ class _Run:
 
 
 def train(
-    cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None
+    cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None,
+    checkpoint: dict | None = None,
 ) -> TrainResult:
-    """Train an autoencoder as `cfg` says (continuing `resume` if given); return where it went."""
+    """Train an autoencoder as `cfg` says (continuing `resume` if given); return where it went.
+
+    `checkpoint`: the already loaded contents of `resume`, if the caller has read it."""
     cb = callbacks or TrainCallbacks()
-    checkpoint = load_checkpoint(resume) if resume is not None else None
+    if resume is not None and checkpoint is None:
+        checkpoint = load_checkpoint(resume)
     run = _Run(cfg, checkpoint, Path(resume).parent if resume is not None else None, cb)
     t = cfg.training
     if checkpoint is None:

@@ -49,6 +49,16 @@ class LossOutput:
     accuracy: torch.Tensor  # [B] teacher-forced argmax accuracy over the program's actions
     exact: torch.Tensor  # [B] bool: every teacher-forced argmax is right
 
+    def totals(self) -> dict[str, float]:
+        """Batch sums of the per-program diagnostics, keyed as in LOSS_KEYS (all but `loss`)."""
+        return {
+            "reconstruction_loss": self.reconstruction.sum().item(),
+            "kl": self.kl.sum().item(),
+            "semantic_loss": self.semantic.sum().item(),
+            "similarity": self.accuracy.sum().item(),
+            "exact_match": self.exact.float().sum().item(),
+        }
+
 
 class ASTAutoencoder(nn.Module):
     """Encoder, bridge (mu, log-variance), decoder and semantic head."""

@@ -17,7 +17,7 @@ import torch
 from astae.core.derivation import DerivationState
 from astae.core.grammar import MAX_PARAMS
 from astae.core.model.decoder import GrammarDecoder
-from astae.core.model.targets import step_inputs
+from astae.core.model.targets import legal_mask, step_inputs
 
 
 @dataclass
@@ -62,9 +62,7 @@ def decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, choose: Cho
     step = 0
     while active:
         inputs = np.array([step_inputs(states[i]) for i in active], dtype=np.int64)
-        legal = np.zeros((len(active), g.num_actions), dtype=bool)
-        for row, i in enumerate(active):
-            legal[row, states[i].legal_actions()] = True
+        legal = np.stack([legal_mask(states[i], g) for i in active])
         prev, parent, symbol = torch.from_numpy(inputs).to(device).unbind(1)
         logits, out, rnn_state = decoder.step(
             z_in, z_out, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)

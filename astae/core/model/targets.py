@@ -73,7 +73,7 @@ def build_targets(actions: Sequence[int], max_steps: int, grammar: Grammar = GRA
     declared_at = np.full(grammar.num_variables, NO_DECL, dtype=np.int64)
     for t, action in enumerate(actions):
         previous[t], parents[t], symbols[t] = step_inputs(state)
-        legal[t, state.legal_actions()] = True
+        legal[t] = legal_mask(state, grammar)
         if action == grammar.new_action:
             declared_at[MAX_PARAMS + state.num_locals] = t
         state.apply(action, validate=not legal[t, action])  # validate only to raise the error
