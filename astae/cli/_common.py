@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -56,6 +57,16 @@ def handle_errors(func: F) -> F:
             raise fail("interrupted", code=130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def output_path(path: Path, flag: str) -> Path:
+    """Check before any work that `path` can be written: its directory exists and it is not a
+    directory itself (a ConfigError naming `flag` otherwise)."""
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a directory, not a file")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
+    return path
 
 
 def _escape(text: str) -> str:

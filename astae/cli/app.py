@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from astae.cli import dataset, inspect, train
+from astae.cli import dataset, evaluate, inspect, sample, train
 from astae.cli._common import console, handle_errors, progress_bar
 from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
 from astae.core.config import GeneratorConfig
@@ -20,8 +20,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(dataset.app, name="dataset", help="Build or import program datasets.")
-app.add_typer(inspect.app, name="inspect", help="Look inside datasets, programs and the grammar.")
+app.add_typer(inspect.app, name="inspect", help="Look inside datasets, programs, the grammar and models.")
 app.command("train")(train.train_cli)
+app.command("eval")(evaluate.eval_command)
+app.command("sample")(sample.sample_command)
 
 
 @app.command("quickstart")

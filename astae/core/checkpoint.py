@@ -3,8 +3,6 @@ grammar fingerprint and vocabularies. Written atomically, read with `weights_onl
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -12,6 +10,7 @@ import torch
 from astae.core.astgraph import EDGE_TYPES, NODE_TYPES, VALUE_TOKENS
 from astae.core.config import TrainConfig
 from astae.core.errors import CheckpointError
+from astae.core.files import atomic_file
 from astae.core.grammar import GRAMMAR
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.semantics import FEATURE_NAMES
@@ -41,19 +40,14 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
         "grammar_fingerprint": GRAMMAR.fingerprint,
         "vocabulary": vocabulary(),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        torch.save(payload, f)
     return path
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint safely and check that this astae can use it."""
+def read_checkpoint(path: Path) -> dict:
+    """Read an astae checkpoint safely (`weights_only=True`) without checking that this version of
+    astae can use it (see `compatibility_problems`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -64,16 +58,31 @@ def load_checkpoint(path: Path) -> dict:
         raise CheckpointError(f"{path}: not a readable astae checkpoint ({first[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an astae checkpoint (format {CHECKPOINT_FORMAT} expected)")
-    if payload.get("grammar_fingerprint") != GRAMMAR.fingerprint:
-        raise CheckpointError(
-            f"{path}: trained with grammar {payload.get('grammar_fingerprint')!r}, this astae's grammar is "
-            f"{GRAMMAR.fingerprint!r}; it cannot be used with this version"
-        )
-    if payload.get("vocabulary") != vocabulary():
-        raise CheckpointError(f"{path}: its vocabularies differ from this astae's; it cannot be used")
     for key in ("model", "config", "epoch"):
         if key not in payload:
             raise CheckpointError(f"{path}: checkpoint lacks `{key}`")
+    return payload
+
+
+def compatibility_problems(payload: dict) -> list[str]:
+    """Why this astae cannot use a checkpoint's weights (empty if it can)."""
+    problems = []
+    if payload.get("grammar_fingerprint") != GRAMMAR.fingerprint:
+        problems.append(
+            f"trained with grammar {payload.get('grammar_fingerprint')!r}, this astae's grammar is "
+            f"{GRAMMAR.fingerprint!r}"
+        )
+    if payload.get("vocabulary") != vocabulary():
+        problems.append("its vocabularies differ from this astae's")
+    return problems
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint safely and check that this astae can use it."""
+    payload = read_checkpoint(path)
+    problems = compatibility_problems(payload)
+    if problems:
+        raise CheckpointError(f"{path}: {'; '.join(problems)}; it cannot be used with this version")
     return payload
 
 

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from astae.core.executor import Executor, Job, Outcome
 from astae.core.language import LanguageError, canonicalize, check_source
 
+# The per-program rates of a split, in report order.
+RATE_KEYS = ("similarity", "exact_match", "compilation_rate", "one_example_rate", "all_examples_rate")
 INCOMPLETE = "incomplete: the decoder did not produce a complete program"
 
 _SKIPPED = {tokenize.ENCODING, tokenize.ENDMARKER, tokenize.NL, tokenize.COMMENT}

@@ -7,10 +7,7 @@ redrawn after every epoch for a whole run without leaking.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from astae.core.files import atomic_file
 
 Series = tuple[list[float], list[float]]
 
@@ -114,12 +113,5 @@ def _rates_panel(ax: Axes, data: dict[str, Series]) -> None:
 def _save_atomic(fig: Figure, out: Path) -> None:
     """Save to a temp file beside `out`, then rename it into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=out.suffix.lstrip(".").lower() or "png", dpi=100)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(out, "wb") as f:
+        fig.savefig(f, format=out.suffix.lstrip(".").lower() or "png", dpi=100)

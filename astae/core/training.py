@@ -17,9 +17,7 @@ writing into the checkpoint's run directory: on CPU, N epochs + resume to M equa
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
 import time
 from collections import deque
 from datetime import datetime
@@ -30,33 +28,18 @@ import torch
 
 from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.config import ConfigError, TrainConfig
-from astae.core.evaluation import evaluate_decodes, teacher_forced_metrics
-from astae.core.executor import ExecutionLimits, Executor
+from astae.core.devices import resolve_device
+from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, teacher_forced_metrics
+from astae.core.executor import Executor
+from astae.core.files import write_json
+from astae.core.latent import LatentPrior, encode_ids
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import Tracker, choose_wandb_mode, read_metrics
 from astae.core.training_data import TrainingData, epoch_batches, make_batch, prepare_data
 
-DECODE_TIME_LIMIT = 0.25  # seconds per call of a decoded program during validation
 EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks cuda, then mps, then cpu; asking for an absent device is a ConfigError."""
-    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
-    if name == "auto":
-        name = next(d for d in ("cuda", "mps", "cpu") if has[d])
-    if not has[name]:
-        raise ConfigError(f"training.device: {name!r} was requested but is not available on this machine")
-    device = torch.device(name)
-    from astae.core.graphs import check_graph_device
-
-    try:
-        check_graph_device(device)
-    except ValueError as e:
-        raise ConfigError(f"training.device: {e}") from None
-    return device
 
 
 def _lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
@@ -89,12 +72,6 @@ def _new_run_dir(artifacts_dir: Path) -> Path:
     except OSError as e:
         raise ConfigError(f"tracking.artifacts_dir: cannot create {run_dir} ({e.strerror})") from None
     return run_dir
-
-
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class _Run:
@@ -226,7 +203,7 @@ class _Run:
         """validation_epoch_X.json: per-program originals, decodes and outcomes."""
         rows = [{"id": i, **score.to_json()} for i, score in scored]
         path = self.run_dir / f"validation_epoch_{self.epoch}.json"
-        _write_json(path, {"epoch": self.epoch, "programs": rows})
+        write_json(path, {"epoch": self.epoch, "programs": rows})
 
 
 def train(
@@ -242,7 +219,7 @@ def train(
     run = _Run(cfg, checkpoint, Path(resume).parent if resume is not None else None, cb)
     t = cfg.training
     if checkpoint is None:
-        _write_json(run.run_dir / "config.json", cfg.model_dump(mode="json"))
+        write_json(run.run_dir / "config.json", cfg.model_dump(mode="json"))
     choice = choose_wandb_mode(cfg.tracking.wandb)
     tracker = Tracker(
         run.run_dir, cfg.model_dump(mode="json"), choice=choice, project=cfg.tracking.wandb_project,
@@ -255,10 +232,9 @@ def train(
         run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
         sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, tracker.mode,
     ))
-    limits = ExecutionLimits(time_limit=DECODE_TIME_LIMIT, memory_limit_mb=512)
     result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)
     try:
-        with Executor(workers=t.eval_workers, limits=limits) as executor:
+        with Executor(workers=t.eval_workers, limits=DECODE_LIMITS) as executor:
             while run.epoch < t.epochs:
                 record = {"epoch": run.epoch + 1, **run.train_epoch(tracker)}
                 run.epoch += 1
@@ -275,7 +251,8 @@ def train(
         result.checkpoint = run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)
         tracker.finish()
         return result
-    run.save("final_model.pt")
+    _save_with_prior(run, run.run_dir / "best_model.pt")
+    run.save("final_model.pt", {**run.payload(), "latent_prior": _latent_prior(run, run.model)})
     tracker.summary({k: v for k, v in result.final.items() if k.startswith("val/")})
     tracker.finish()
     result.best_val_loss, result.best_eval = run.best_val_loss, run.best_eval
@@ -300,3 +277,20 @@ def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker
         plot_curves(read_metrics(run.run_dir / "metrics.jsonl"), run.run_dir / "curves.png")
     run.snapshot = copy.deepcopy(run.payload())
     run.cb.epoch_done(record)
+
+
+def _latent_prior(run: _Run, model: ASTAutoencoder) -> dict:
+    """The aggregate prior of `model`: a Gaussian fitted to the training split's codes."""
+    codes = encode_ids(model, run.data, run.data.train_ids, run.device, max(run.cfg.training.batch_size, 256))
+    return LatentPrior.fit(codes).to_payload()
+
+
+def _save_with_prior(run: _Run, path: Path) -> None:
+    """Add the aggregate prior of a saved checkpoint's own weights to it."""
+    if not path.is_file():
+        return
+    payload = load_checkpoint(path)
+    model = copy.deepcopy(run.model)
+    model.load_state_dict(payload["model"])
+    payload["latent_prior"] = _latent_prior(run, model)
+    save_checkpoint(path, payload)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from astae.core.config import ConfigError, TrainConfig
 from astae.core.dataset import Dataset, DatasetError, load_dataset
 from astae.core.derivation import IllegalAction
 from astae.core.model.autoencoder import ModelInputs
@@ -133,3 +134,32 @@ def batches(ids: Sequence[int], batch_size: int) -> list[list[int]]:
     """Consecutive chunks of `ids`."""
     ids = list(ids)
     return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+
+
+SPLITS = ("val", "train", "all")
+
+
+def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = None) -> TrainingData:
+    """The data a checkpoint trained on, with its split recomputed from its config; `data_dir`
+    (default: the dataset recorded in the checkpoint) may name another dataset of the same grammar."""
+    if data_dir is None:
+        recorded = payload.get("dataset", {}).get("path")
+        if not recorded:
+            raise DatasetError("the checkpoint records no dataset; pass --data_dir DIR")
+        data_dir = Path(recorded)
+        if not data_dir.is_dir():
+            raise DatasetError(f"{data_dir}: the checkpoint's dataset is gone; pass --data_dir DIR")
+    return prepare_data(
+        data_dir, cfg.model.max_decode_steps, cfg.training.seed, cfg.data.val_fraction, cfg.data.max_programs
+    )
+
+
+def split_of(data: TrainingData, split: str) -> list[int]:
+    """The program ids of a split: `val`, `train` or `all` (in id order)."""
+    if split == "val":
+        return list(data.val_ids)
+    if split == "train":
+        return list(data.train_ids)
+    if split == "all":
+        return sorted([*data.train_ids, *data.val_ids])
+    raise ConfigError(f"split: {split!r} is not one of {', '.join(SPLITS)}")

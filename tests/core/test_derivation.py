@@ -28,3 +28,18 @@ def test_depth_cap_leaves_only_shallow_productions():
         not {"Int", "Bool", "List"} & set(GRAMMAR.productions[p].rhs)
         for p in GRAMMAR.shallow_by_lhs["Bool"]
     )
+
+
+def test_fork_is_an_independent_copy():
+    from astae.core.language import parse_program
+
+    actions = parse_program("def f(a: list[int]) -> int:\n    x = len(a)\n    return x + 1\n").actions
+    state = DerivationState(60)
+    for action in actions[:6]:
+        state.apply(action)
+    copy = state.fork()
+    assert copy.actions == state.actions and copy.legal_actions() == state.legal_actions()
+    for action in actions[6:]:
+        copy.apply(action)
+    assert copy.done and not state.done and len(state.actions) == 6
+    assert copy.max_actions == 60

@@ -14,7 +14,8 @@ from astae.core.config import (
 )
 from astae.core.reporting import TrainCallbacks
 from astae.core.tracking import read_metrics
-from astae.core.training import resolve_device, train
+from astae.core.devices import resolve_device
+from astae.core.training import train
 
 METRIC_KEYS = ("loss", "reconstruction_loss", "kl", "similarity", "exact_match", "compilation_rate",
                "one_example_rate", "all_examples_rate")

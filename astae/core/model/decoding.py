@@ -1,15 +1,26 @@
-"""Batched decoding of latent codes into programs, driven by `DerivationState`.
+"""Batched decoding of latent codes into programs: greedy, sampled and beam search.
 
-Each partial program is a `DerivationState` with the `max_decode_steps` budget: it says which
-actions are legal (grammar, scope, budget) and builds the source when the derivation is
-complete. Because the budget only admits productions whose cheapest completion still fits,
-every decode ends in a complete, checker-valid program within `max_decode_steps` actions.
+One loop (`decode`) drives every strategy. Each live hypothesis is a `DerivationState` with the
+`max_decode_steps` budget: it says which actions are legal (grammar, scope, budget) and builds
+the source when the derivation is complete. Each step runs `GrammarDecoder.step` once for all
+live hypotheses of all programs; the strategy then picks which (hypothesis, action) pairs live
+on. Because the budget only admits productions whose cheapest completion still fits, every
+result is a complete, checker-valid program within `max_decode_steps` actions.
+
+- greedy: the most likely legal action of each hypothesis;
+- sampling: an action drawn from the legal actions' probabilities at temperature T;
+- beam search of width K: the K best continuations per program by summed log-probability;
+  finished hypotheses are ranked by length-normalised log-probability (mean per action). The
+  greedy hypothesis runs beside the beam and joins the ranking, so beam search never returns a
+  sequence that scores worse than greedy (plain beam search can prune the greedy path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -28,61 +39,255 @@ class Decoded:
     source: str
     log_prob: float
 
+    @property
+    def score(self) -> float:
+        """Length-normalised log-probability: the mean log-probability per action."""
+        return self.log_prob / max(1, len(self.actions))
 
-def _select(state: torch.Tensor | tuple, rows: torch.Tensor) -> torch.Tensor | tuple:
+
+@dataclass
+class Hypothesis:
+    """A partial program being decoded for latent row `program`."""
+
+    program: int
+    state: DerivationState
+    log_prob: float = 0.0
+    greedy: bool = False  # beam search: the greedy companion of the beam
+
+    def decoded(self) -> Decoded:
+        """The finished hypothesis as a `Decoded`."""
+        return Decoded(list(self.state.actions), self.state.to_source(), self.log_prob)
+
+
+class Strategy:
+    """Which hypotheses a decode starts with, which continuations it keeps, what it returns."""
+
+    def start(self, n: int, max_steps: int, decoder: GrammarDecoder) -> list[Hypothesis]:
+        """One empty hypothesis per latent row."""
+        return [Hypothesis(i, DerivationState(max_steps, decoder.grammar)) for i in range(n)]
+
+    def select(self, scores: torch.Tensor, live: list[Hypothesis], step: int) -> list[tuple[int, int]]:
+        """(row of `live`, action) pairs to continue with, given log-probabilities [N, A]."""
+        raise NotImplementedError
+
+    def finish(self, hypothesis: Hypothesis) -> None:
+        """Take a completed hypothesis."""
+        raise NotImplementedError
+
+    def results(self) -> list[Decoded]:
+        """One program per latent row."""
+        raise NotImplementedError
+
+
+# (log-probabilities [N, A] of the live hypotheses, their latent rows, step) -> actions [N]
+Chooser = Callable[[torch.Tensor, list[int], int], torch.Tensor]
+
+
+class OneChoice(Strategy):
+    """One hypothesis per program, continued by `choose` (greedy, sampling, forced)."""
+
+    def __init__(self, choose: Chooser) -> None:
+        self.choose = choose
+        self.done: dict[int, Decoded] = {}
+
+    def select(self, scores: torch.Tensor, live: list[Hypothesis], step: int) -> list[tuple[int, int]]:
+        actions = self.choose(scores, [h.program for h in live], step).tolist()
+        return list(enumerate(actions))
+
+    def finish(self, hypothesis: Hypothesis) -> None:
+        self.done[hypothesis.program] = hypothesis.decoded()
+
+    def results(self) -> list[Decoded]:
+        return [self.done[i] for i in range(len(self.done))]
+
+
+def _argmax(scores: torch.Tensor, rows: list[int], step: int) -> torch.Tensor:
+    return scores.argmax(dim=-1)
+
+
+class BeamSearch(Strategy):
+    """Beam search of `width` per program, with the greedy hypothesis kept beside the beam."""
+
+    def __init__(self, width: int) -> None:
+        if width < 1:
+            raise ValueError(f"beam width must be at least 1, not {width}")
+        self.width = width
+        self.finished: dict[int, list[Decoded]] = {}
+        self.beams_done: dict[int, int] = {}
+        self.closed: set[int] = set()  # programs with `width` finished beam hypotheses
+
+    def start(self, n: int, max_steps: int, decoder: GrammarDecoder) -> list[Hypothesis]:
+        self.finished = {i: [] for i in range(n)}
+        self.beams_done = dict.fromkeys(range(n), 0)
+        live = super().start(n, max_steps, decoder)
+        if self.width > 1:
+            g = decoder.grammar
+            live += [Hypothesis(i, DerivationState(max_steps, g), greedy=True) for i in range(n)]
+        return live
+
+    def select(self, scores: torch.Tensor, live: list[Hypothesis], step: int) -> list[tuple[int, int]]:
+        picks: list[tuple[int, int]] = []
+        groups: dict[int, list[int]] = {}
+        for row, h in enumerate(live):
+            if h.greedy:
+                picks.append((row, int(scores[row].argmax())))
+            elif h.program not in self.closed:
+                groups.setdefault(h.program, []).append(row)
+        if not groups:
+            return picks
+        cumulative = torch.tensor([h.log_prob for h in live], dtype=scores.dtype, device=scores.device)
+        totals = scores + cumulative.unsqueeze(1)
+        num_actions = scores.shape[1]
+        for rows in groups.values():
+            flat = totals[rows].reshape(-1)
+            k = min(self.width, flat.numel())
+            values, indices = flat.topk(k)
+            for value, index in zip(values.tolist(), indices.tolist()):
+                if value == float("-inf"):
+                    break
+                picks.append((rows[index // num_actions], index % num_actions))
+        return picks
+
+    def finish(self, hypothesis: Hypothesis) -> None:
+        self.finished[hypothesis.program].append(hypothesis.decoded())
+        if not hypothesis.greedy:
+            self.beams_done[hypothesis.program] += 1
+            if self.beams_done[hypothesis.program] >= self.width:
+                self.closed.add(hypothesis.program)
+
+    def results(self) -> list[Decoded]:
+        return [max(found, key=lambda d: d.score) for _, found in sorted(self.finished.items())]
+
+
+def _select_rows(state: torch.Tensor | tuple, rows: torch.Tensor) -> torch.Tensor | tuple:
     if isinstance(state, tuple):
         return tuple(s[:, rows] for s in state)
     return state[:, rows]
 
 
-# (log-probabilities [N, A] of the active programs, their indices into the batch, step) -> actions [N]
-Chooser = Callable[[torch.Tensor, list[int], int], torch.Tensor]
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: decoding allocates many small acyclic objects, and
+    collections triggered by them rescan everything loaded (a dataset's records), which took
+    over half of the decoding time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @torch.no_grad()
-def greedy_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> list[Decoded]:
-    """Decode each row of z [B, latent] by taking the most likely legal action at every step."""
-    return decode(decoder, z, max_steps, lambda scores, rows, step: scores.argmax(dim=-1))
+def decode(
+    decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: Strategy | Chooser
+) -> list[Decoded]:
+    """Decode each row of z [B, latent] into one program; `strategy` (or a bare chooser of one
+    action per hypothesis) decides which continuations survive each step."""
+    if not isinstance(strategy, Strategy):
+        strategy = OneChoice(strategy)
+    with _gc_paused():
+        return _decode(decoder, z, max_steps, strategy)
 
 
-@torch.no_grad()
-def decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, choose: Chooser) -> list[Decoded]:
-    """Decode each row of z [B, latent], one `decoder.step` per action; `choose` picks among the
-    legal actions' log-probabilities (illegal ones are -inf)."""
+def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: Strategy) -> list[Decoded]:
     device = z.device
     g = decoder.grammar
-    n = z.shape[0]
-    states = [DerivationState(max_steps, g) for _ in range(n)]
-    log_probs = [0.0] * n
-    z_in = decoder.latent_input(z)
-    z_out = decoder.output_bias(z)
-    rnn_state = decoder.initial_state(z)
-    memory = decoder.empty_memory(n)
-    active = list(range(n))  # rows of `states` still decoding, aligned with z_in / rnn_state / memory
+    live = strategy.start(z.shape[0], max_steps, decoder)
+    programs = torch.tensor([h.program for h in live], dtype=torch.long, device=device)
+    z_in_all, z_out_all = decoder.latent_input(z), decoder.output_bias(z)
+    z_in = z_in_all[programs]
+    z_out = z_out_all[programs] if z_out_all is not None else None
+    rnn_state = _select_rows(decoder.initial_state(z), programs)
+    memory = decoder.empty_memory(len(live))
     step = 0
-    while active:
-        inputs = np.array([step_inputs(states[i]) for i in active], dtype=np.int64)
-        legal = np.stack([legal_mask(states[i], g) for i in active])
+    while live:
+        inputs = np.array([step_inputs(h.state) for h in live], dtype=np.int64)
+        legal = np.stack([legal_mask(h.state, g) for h in live])
         prev, parent, symbol = torch.from_numpy(inputs).to(device).unbind(1)
         logits, out, rnn_state = decoder.step(
             z_in, z_out, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)
         )
         scores = torch.log_softmax(logits, dim=-1)
-        best = choose(scores, active, step)
+        picks = strategy.select(scores, live, step)
         step += 1
-        best_scores = scores.gather(1, best.unsqueeze(1))[:, 0].tolist()
+        picked_scores = scores[[r for r, _ in picks], [a for _, a in picks]].tolist() if picks else []
+        # fork every state that more than one pick continues, before any of them moves on
+        taken: set[int] = set()
+        children: list[Hypothesis] = []
+        for row, _ in picks:
+            parent_h = live[row]
+            state = parent_h.state.fork() if row in taken else parent_h.state
+            taken.add(row)
+            children.append(Hypothesis(parent_h.program, state, parent_h.log_prob, parent_h.greedy))
+        rows = [row for row, _ in picks]
+        if rows != list(range(len(live))):
+            index = torch.tensor(rows, dtype=torch.long, device=device)
+            memory, rnn_state, out = memory[index], _select_rows(rnn_state, index), out[index]
+            z_in = z_in[index]
+            z_out = z_out[index] if z_out is not None else None
         keep = []
-        for row, (i, action) in enumerate(zip(active, best.tolist())):
-            state = states[i]
+        for i, (child, (row, action), score) in enumerate(zip(children, picks, picked_scores)):
             if action == g.new_action:
-                memory[row, MAX_PARAMS + state.num_locals] = out[row]
-            state.apply(action, validate=not legal[row, action])
-            log_probs[i] += best_scores[row]
-            if not state.done:
-                keep.append(row)
-        if len(keep) < len(active):
-            rows = torch.tensor(keep, dtype=torch.long, device=device)
-            z_in, memory, rnn_state = z_in[rows], memory[rows], _select(rnn_state, rows)
-            z_out = z_out[rows] if z_out is not None else None
-            active = [active[r] for r in keep]
-    return [Decoded(list(s.actions), s.to_source(), lp) for s, lp in zip(states, log_probs)]
+                memory[i, MAX_PARAMS + child.state.num_locals] = out[i]
+            child.state.apply(action, validate=not legal[row, action])
+            child.log_prob += score
+            if child.state.done:
+                strategy.finish(child)
+            else:
+                keep.append(i)
+        live = [children[i] for i in keep]
+        if len(keep) < len(children):
+            index = torch.tensor(keep, dtype=torch.long, device=device)
+            memory, rnn_state, z_in = memory[index], _select_rows(rnn_state, index), z_in[index]
+            z_out = z_out[index] if z_out is not None else None
+    return strategy.results()
+
+
+def greedy_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> list[Decoded]:
+    """Decode each row of z [B, latent] by taking the most likely legal action at every step."""
+    return decode(decoder, z, max_steps, _argmax)
+
+
+def sample_decode(
+    decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, temperature: float, generator: torch.Generator
+) -> list[Decoded]:
+    """Decode each row of z by drawing every action from the legal actions' distribution at
+    `temperature` (log-probabilities are reported at temperature 1)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, not {temperature}")
+
+    def draw(scores: torch.Tensor, rows: list[int], step: int) -> torch.Tensor:
+        probs = torch.softmax(scores / temperature, dim=-1)
+        return torch.multinomial(probs.cpu(), 1, generator=generator)[:, 0].to(scores.device)
+
+    return decode(decoder, z, max_steps, draw)
+
+
+def beam_decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, width: int) -> list[Decoded]:
+    """The best program per row of z by length-normalised beam search of `width` (1 = greedy)."""
+    return decode(decoder, z, max_steps, BeamSearch(width))
+
+
+@dataclass
+class DecodeOptions:
+    """How to decode: greedy, sampling at a temperature (seeded), or beam search."""
+
+    beam: int = 1
+    temperature: float | None = None  # set: sample at this temperature
+    seed: int = 0
+    generator: torch.Generator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.temperature is not None and self.beam > 1:
+            raise ValueError("sampling and beam search are exclusive: give a temperature or a beam width")
+        self.generator = torch.Generator().manual_seed(self.seed)
+
+    def run(self, decoder: GrammarDecoder, z: torch.Tensor, max_steps: int) -> list[Decoded]:
+        """Decode the rows of z as these options say (sampling continues one seeded stream)."""
+        if self.temperature is not None:
+            return sample_decode(decoder, z, max_steps, self.temperature, self.generator)
+        if self.beam > 1:
+            return beam_decode(decoder, z, max_steps, self.beam)
+        return greedy_decode(decoder, z, max_steps)

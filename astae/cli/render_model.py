@@ -1,0 +1,106 @@
+"""Rich rendering of what trained models produce: `astae eval` reports and `astae sample` programs."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from astae.cli.render import _kv_table
+from astae.core.metrics import RATE_KEYS
+
+if TYPE_CHECKING:  # the reports' modules load the model stack; rendering does not need it
+    from astae.core.evaluation import EvalReport
+    from astae.core.sampling import SampleReport
+
+SIGNATURES_SHOWN = 12
+_COUNT_OF = {"exact_match": "exact", "compilation_rate": "compiled", "one_example_rate": "one_example",
+             "all_examples_rate": "all_examples"}
+
+
+def _group_table(title: str, header: str, rows: list[dict]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(header)
+    table.add_column("programs", justify="right")
+    for key in RATE_KEYS:
+        table.add_column(key.removesuffix("_rate").replace("_", " "), justify="right")
+    for row in rows:
+        table.add_row(escape(row["group"]), f"{row['count']:,}", *(f"{row[k]:.3f}" for k in RATE_KEYS))
+    return table
+
+
+def render_eval_report(console: Console, report: EvalReport) -> None:
+    """Header, metrics with counts, and the breakdowns by size and signature."""
+    d, c, t = report.decoding, report.counts, report.throughput
+    strategy = f"beam search, width {d['beam']}" if d["beam"] > 1 else "greedy"
+    console.print(_kv_table("evaluation", [
+        ("checkpoint", report.checkpoint),
+        ("dataset", f"{report.data_dir} ({report.split} split)"),
+        ("programs", f"{c['programs']:,} ({c['examples']:,} examples)"
+                     + (f"; {c['skipped']} over the decode budget, not evaluated" if c["skipped"] else "")),
+        ("decoding", f"{strategy} on {d['device']}, {d['max_decode_steps']} actions at most"),
+        ("decode time", f"{t['decode_seconds']:.1f} s ({t['decode_programs_per_second']:,.0f} programs/s)"),
+        ("run time", f"{t['run_seconds']:.1f} s (decodes run on the examples)"),
+    ]))
+    table = Table(title="metrics", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("programs", justify="right")
+    for key, value in report.metrics.items():
+        count = c.get(_COUNT_OF.get(key, ""))
+        table.add_row(key, f"{value:.4f}", f"{count:,} / {c['programs']:,}" if count is not None else "")
+    console.print(table)
+    console.print(_group_table("by program size (actions)", "actions", report.by_size))
+    shown = report.by_signature[:SIGNATURES_SHOWN]
+    more = len(report.by_signature) - len(shown)
+    console.print(_group_table(
+        "by signature" + (f" ({more} rarer signatures not shown)" if more > 0 else ""), "signature", shown
+    ))
+
+
+def _runs_table(runs: list[dict]) -> Table:
+    table = Table(show_header=True, box=None, padding=(0, 1))
+    table.add_column("input", style="dim")
+    table.add_column("output")
+    for run in runs:
+        args = ", ".join(json.dumps(a) for a in run["input"])
+        if run["status"] == "ok":
+            table.add_row(escape(args), escape(json.dumps(run["output"])))
+        else:
+            table.add_row(escape(args), Text(f"{run['status']}: {run['output'] or ''}", style="red"))
+    return table
+
+
+def render_sample_report(console: Console, report: SampleReport) -> None:
+    """Each program syntax-highlighted with its runs, then the statistics."""
+    for message in report.notes:
+        console.print(f"[yellow]{escape(message)}[/]")
+    for i, s in enumerate(report.samples):
+        title = f"{i}  {s.signature or 'invalid'}" + (f"  ({s.note})" if s.note else "")
+        tags = [] if s.novel is None else ["novel" if s.novel else "in training set"]
+        if not s.valid:
+            tags.append(f"rejected: {s.error}")
+        source = Syntax(s.source, "python", theme="ansi_dark", word_wrap=True)
+        body = Group(source, _runs_table(s.runs)) if s.runs else source
+        console.print(Panel(body, title=escape(title), title_align="left",
+                            subtitle=escape(", ".join(tags)), subtitle_align="right"))
+    d = report.decoding
+    how = f"sampling at temperature {d['temperature']}" if d["strategy"] == "sampling" else "greedy"
+    rows = [("checkpoint", report.checkpoint), ("latent codes", _describe_mode(report)), ("decoding", how)]
+    for key, value in report.stats.items():
+        rows.append((key, "not measured" if value is None else f"{value:.3f}"))
+    console.print(_kv_table(f"{len(report.samples)} programs", rows))
+
+
+def _describe_mode(report: SampleReport) -> str:
+    if report.mode == "prior":
+        return f"drawn from the {report.prior} prior"
+    if report.mode == "interpolate":
+        return "evenly spaced between two programs' codes"
+    return "around one program's code"

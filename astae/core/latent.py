@@ -1,0 +1,100 @@
+"""The latent space of a trained model: encoding programs, priors to draw from, 2-D projections.
+
+- `encode_ids`: the mean latent codes of dataset programs.
+- `LatentPrior`: a Gaussian to draw z from. `standard` is N(0, I), the VAE prior; `aggregate` is
+  a Gaussian fitted to the training split's codes (mean and full covariance, slightly shrunk
+  towards its diagonal so it stays positive definite with fewer programs than dimensions). A
+  plain autoencoder has no standard prior, and a VAE's N(0, I) draws land off the data; the
+  aggregate prior is stored in the checkpoint at the end of training.
+- `pca_2d`: a principal-component projection for latent maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.training_data import TrainingData, batches
+
+PRIORS = ("aggregate", "standard")
+SHRINKAGE = 0.05  # weight of the diagonal in the fitted covariance
+
+
+@torch.no_grad()
+def encode_ids(
+    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device, batch_size: int = 256
+) -> torch.Tensor:
+    """Mean latent codes [len(ids), latent_dim] of the programs `ids`, on the CPU."""
+    model.eval()
+    codes = []
+    for chunk in batches(ids, batch_size):
+        mu, _ = model.encode(data.graphs.batch(list(chunk)).to(device))
+        codes.append(mu.cpu())
+    if not codes:
+        return torch.zeros(0, model.cfg.latent_dim)
+    return torch.cat(codes)
+
+
+@dataclass
+class LatentPrior:
+    """A Gaussian over z: a mean [D] and a lower-triangular scale [D, D] (covariance = L L^T)."""
+
+    name: str
+    mean: torch.Tensor
+    scale_tril: torch.Tensor
+
+    @classmethod
+    def standard(cls, dim: int) -> LatentPrior:
+        """N(0, I)."""
+        return cls("standard", torch.zeros(dim), torch.eye(dim))
+
+    @classmethod
+    def fit(cls, latents: torch.Tensor) -> LatentPrior:
+        """The Gaussian fitted to codes [N, D] (N >= 2): their mean and shrunk covariance."""
+        if latents.shape[0] < 2:
+            raise ValueError("fitting a latent prior needs at least 2 programs")
+        x = latents.double()
+        mean = x.mean(dim=0)
+        centred = x - mean
+        cov = centred.T @ centred / (x.shape[0] - 1)
+        diag = torch.diag(torch.diag(cov).clamp(min=1e-8))
+        cov = (1 - SHRINKAGE) * cov + SHRINKAGE * diag
+        scale = torch.linalg.cholesky(cov + 1e-8 * torch.eye(cov.shape[0], dtype=cov.dtype))
+        return cls("aggregate", mean.float(), scale.float())
+
+    @property
+    def std(self) -> torch.Tensor:
+        """Per-dimension standard deviation [D]."""
+        return self.scale_tril.pow(2).sum(dim=1).sqrt()
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n draws [n, D]."""
+        eps = torch.randn(n, self.mean.shape[0], generator=generator)
+        return self.mean + eps @ self.scale_tril.T
+
+    def to_payload(self) -> dict:
+        """The prior as plain tensors for a checkpoint."""
+        return {"mean": self.mean.clone(), "scale_tril": self.scale_tril.clone()}
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> LatentPrior:
+        """The aggregate prior stored by `to_payload`."""
+        return cls("aggregate", payload["mean"].float(), payload["scale_tril"].float())
+
+
+def pca_2d(latents: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
+    """Project codes [N, D] onto their first two principal components: (points [N, 2], the
+    share of variance each component explains)."""
+    x = latents.double() - latents.double().mean(dim=0)
+    if x.shape[0] < 2:
+        return torch.zeros(x.shape[0], 2), [0.0, 0.0]
+    _, s, v = torch.linalg.svd(x, full_matrices=False)
+    k = min(2, v.shape[0])
+    points = torch.zeros(x.shape[0], 2, dtype=torch.float64)
+    points[:, :k] = x @ v[:k].T
+    total = float(s.pow(2).sum()) or 1.0
+    shares = [float(s[i] ** 2) / total if i < k else 0.0 for i in range(2)]
+    return points.float(), shares

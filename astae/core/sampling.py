@@ -1,0 +1,277 @@
+"""What a trained latent space generates: `astae sample`.
+
+Three ways to pick latent codes, one decoder and one report:
+- `sample_prior`: z drawn from a prior (`aggregate`: the Gaussian fitted to the training split's
+  codes, stored in the checkpoint at the end of training or fitted on demand; `standard`: N(0, I));
+- `interpolate`: K points on the line between the codes of two dataset programs;
+- `neighbours`: codes around one program's, at a radius measured in the training codes' spread.
+
+Each code is decoded (sampling at a temperature, or greedy), checked by the static checker, and
+run on a few random inputs of its signature in the sandboxed executor. The report's statistics
+keep apart what other tools lump together: `validity` (the checker accepts it), `runs_rate` (it
+also runs without error on every random input), `uniqueness` and `novelty` (not a program of
+the training split).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from astae.core.checkpoint import load_model
+from astae.core.config import ConfigError, GeneratorConfig, TrainConfig
+from astae.core.dataset import DatasetError
+from astae.core.errors import CheckpointError
+from astae.core.evaluation import DECODE_LIMITS
+from astae.core.executor import Executor, Job, Outcome
+from astae.core.generator import sample_inputs
+from astae.core.grammar import Signature
+from astae.core.language import LanguageError, parse_program
+from astae.core.latent import PRIORS, LatentPrior, encode_ids
+from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.model.decoding import Decoded, DecodeOptions
+from astae.core.training_data import TrainingData, checkpoint_data
+
+RUN_INPUTS = 3  # random inputs each generated program is run on
+DECODE_BATCH = 256
+
+
+def find_latest_checkpoint(artifacts_dir: Path) -> Path:
+    """The most recently written `best_model.pt` under `artifacts_dir`."""
+    root = Path(artifacts_dir)
+    found = sorted(root.glob("**/best_model.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    if not found:
+        raise CheckpointError(f"{root}: no best_model.pt found; train a model or give a checkpoint")
+    return found[-1]
+
+
+@dataclass
+class Sample:
+    """One generated program, what the checker said, and how it ran."""
+
+    source: str
+    valid: bool
+    signature: str | None
+    runs: list[dict]  # {"input", "status", "output"} per random input
+    runs_ok: bool  # valid and every run returned without error
+    novel: bool | None  # not a training-split program (None: the dataset is not available)
+    log_prob: float
+    actions: int
+    note: str = ""  # interpolation step or distance from the centre
+    error: str | None = None
+
+
+@dataclass
+class SampleReport:
+    """Programs generated from a checkpoint's latent space, with their statistics."""
+
+    checkpoint: str
+    mode: str  # "prior", "interpolate" or "near"
+    prior: str | None
+    decoding: dict
+    samples: list[Sample]
+    stats: dict[str, float | None]
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The report as plain JSON-able data."""
+        return asdict(self)
+
+
+class _Context:
+    """A loaded checkpoint and, when reachable, the data it trained on."""
+
+    def __init__(self, checkpoint: Path, data_dir: Path | None, need_data: bool) -> None:
+        self.checkpoint = checkpoint
+        model, cfg, payload = load_model(checkpoint)
+        self.model: ASTAutoencoder = model
+        self.cfg: TrainConfig = cfg
+        self.payload = payload
+        self.notes: list[str] = []
+        self.data: TrainingData | None = None
+        try:
+            self.data = checkpoint_data(cfg, payload, data_dir)
+        except DatasetError as e:
+            if need_data or data_dir is not None:
+                raise
+            self.notes.append(f"novelty not measured: {e}")
+        self.device = torch.device("cpu")
+
+    def codes(self, ids: list[int]) -> torch.Tensor:
+        """Mean latent codes of dataset programs."""
+        assert self.data is not None
+        total = len(self.data.dataset)
+        for i in ids:
+            if not 0 <= i < total:
+                raise DatasetError(f"{self.data.dataset.path}: no program {i} (ids are 0..{total - 1})")
+        return encode_ids(self.model, self.data, ids, self.device)
+
+    def prior(self, name: str) -> LatentPrior:
+        """The named prior of this checkpoint's latent space."""
+        if name not in PRIORS:
+            raise ConfigError(f"--prior: {name!r} is not one of {', '.join(PRIORS)}")
+        if name == "standard":
+            return LatentPrior.standard(self.cfg.model.latent_dim)
+        stored = self.payload.get("latent_prior")
+        if stored is not None:
+            return LatentPrior.from_payload(stored)
+        if self.data is None:
+            raise CheckpointError(
+                f"{self.checkpoint}: no aggregate prior stored and its dataset is not available to fit "
+                "one; pass --data_dir DIR or --prior standard"
+            )
+        self.notes.append(
+            f"aggregate prior fitted now to {len(self.data.train_ids):,} training programs "
+            "(the checkpoint holds none)"
+        )
+        return LatentPrior.fit(self.codes(self.data.train_ids))
+
+    def decode(self, z: torch.Tensor, options: DecodeOptions) -> list[Decoded]:
+        """Decode the rows of z in batches."""
+        out: list[Decoded] = []
+        for start in range(0, z.shape[0], DECODE_BATCH):
+            out.extend(options.run(self.model.decoder, z[start : start + DECODE_BATCH],
+                                   self.cfg.model.max_decode_steps))
+        return out
+
+    def generator_config(self) -> GeneratorConfig:
+        """The value ranges random inputs are drawn from: the dataset's, or the defaults."""
+        if self.data is not None:
+            try:
+                return GeneratorConfig.model_validate(self.data.dataset.manifest.get("generator", {}))
+            except ValueError:
+                pass
+        return GeneratorConfig()
+
+    def training_sources(self) -> set[str] | None:
+        """Canonical sources of the training split."""
+        if self.data is None:
+            return None
+        programs = self.data.dataset.programs
+        return {programs[i]["source"] for i in self.data.train_ids}
+
+
+def _decode_options(temperature: float | None, seed: int) -> tuple[DecodeOptions, dict]:
+    if temperature is None:
+        return DecodeOptions(), {"strategy": "greedy"}
+    if temperature <= 0:
+        raise ConfigError(f"--temperature: must be positive, not {temperature}")
+    decoding = {"strategy": "sampling", "temperature": temperature}
+    return DecodeOptions(temperature=temperature, seed=seed), decoding
+
+
+def _judge(ctx: _Context, decoded: list[Decoded], notes: list[str], seed: int, workers: int) -> list[Sample]:
+    """Check, run and compare each decoded program."""
+    training = ctx.training_sources()
+    gen_cfg = ctx.generator_config()
+    rng = random.Random(seed)
+    samples: list[Sample] = []
+    jobs: list[Job] = []
+    owners: list[int] = []
+    for d, note in zip(decoded, notes):
+        signature: Signature | None = None
+        error = None
+        try:
+            signature = parse_program(d.source).signature
+        except (LanguageError, SyntaxError, ValueError, RecursionError) as e:
+            error = str(e).splitlines()[0] if str(e) else type(e).__name__
+        sample = Sample(
+            source=d.source, valid=signature is not None,
+            signature=signature.display if signature is not None else None, runs=[], runs_ok=False,
+            novel=None if training is None else d.source not in training, log_prob=d.log_prob,
+            actions=len(d.actions), note=note, error=error,
+        )
+        if signature is not None:
+            inputs = sample_inputs(rng, signature, gen_cfg, RUN_INPUTS)
+            sample.runs = [{"input": x, "status": "", "output": None} for x in inputs]
+            jobs.append(Job(d.source, inputs))
+            owners.append(len(samples))
+        samples.append(sample)
+    if jobs:
+        with Executor(workers=workers, limits=DECODE_LIMITS) as executor:
+            results = executor.run(jobs)
+        for i, job_results in zip(owners, results):
+            for run, result in zip(samples[i].runs, job_results):
+                run["status"] = Outcome(result.status).value
+                run["output"] = result.output if result.status == Outcome.OK else result.error
+            samples[i].runs_ok = all(r["status"] == Outcome.OK.value for r in samples[i].runs)
+    return samples
+
+
+def sample_statistics(samples: list[Sample]) -> dict[str, float | None]:
+    """validity, runs_rate, uniqueness and novelty over samples (novelty None if unknown)."""
+    n = len(samples)
+    if n == 0:
+        return {"validity": 0.0, "runs_rate": 0.0, "uniqueness": 0.0, "novelty": None}
+    novel = [s.novel for s in samples]
+    return {
+        "validity": sum(s.valid for s in samples) / n,
+        "runs_rate": sum(s.runs_ok for s in samples) / n,
+        "uniqueness": len({s.source for s in samples}) / n,
+        "novelty": None if any(v is None for v in novel) else sum(bool(v) for v in novel) / n,
+    }
+
+
+def _report(ctx: _Context, mode: str, prior: str | None, decoding: dict, decoded: list[Decoded],
+            notes: list[str], seed: int, workers: int) -> SampleReport:
+    samples = _judge(ctx, decoded, notes, seed, workers)
+    return SampleReport(str(ctx.checkpoint), mode, prior, decoding, samples, sample_statistics(samples),
+                        ctx.notes)
+
+
+def sample_prior(
+    checkpoint: Path, n: int = 10, prior: str = "aggregate", temperature: float | None = 1.0, seed: int = 0,
+    data_dir: Path | None = None, workers: int = 2,
+) -> SampleReport:
+    """Decode n codes drawn from a prior (greedy if `temperature` is None)."""
+    if n < 1:
+        raise ConfigError(f"--n: must be at least 1, not {n}")
+    options, decoding = _decode_options(temperature, seed)
+    ctx = _Context(checkpoint, data_dir, need_data=False)
+    chosen = ctx.prior(prior)
+    z = chosen.sample(n, torch.Generator().manual_seed(seed))
+    decoded = ctx.decode(z, options)
+    return _report(ctx, "prior", prior, decoding, decoded, [""] * n, seed, workers)
+
+
+def interpolate(
+    checkpoint: Path, a: int, b: int, steps: int = 5, temperature: float | None = None, seed: int = 0,
+    data_dir: Path | None = None, workers: int = 2,
+) -> SampleReport:
+    """Decode `steps` evenly spaced points from program a's code to program b's (both included)."""
+    if steps < 2:
+        raise ConfigError(f"--steps: at least 2 points are needed, not {steps}")
+    options, decoding = _decode_options(temperature, seed)
+    ctx = _Context(checkpoint, data_dir, need_data=True)
+    ends = ctx.codes([a, b])
+    t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)
+    z = (1 - t) * ends[0] + t * ends[1]
+    decoded = ctx.decode(z, options)
+    notes = [f"t={float(v):.2f}" for v in t[:, 0]]
+    return _report(ctx, "interpolate", None, decoding, decoded, notes, seed, workers)
+
+
+def neighbours(
+    checkpoint: Path, program_id: int, radius: float = 0.5, n: int = 10, temperature: float | None = None,
+    seed: int = 0, data_dir: Path | None = None, workers: int = 2,
+) -> SampleReport:
+    """Decode program `program_id`'s own code, then n codes around it: z + radius * sigma * eps,
+    with sigma the per-dimension spread of the training codes and eps ~ N(0, I)."""
+    if radius < 0:
+        raise ConfigError(f"--radius: must not be negative, not {radius}")
+    if n < 1:
+        raise ConfigError(f"--n: must be at least 1, not {n}")
+    options, decoding = _decode_options(temperature, seed)
+    ctx = _Context(checkpoint, data_dir, need_data=True)
+    centre = ctx.codes([program_id])[0]
+    sigma = ctx.prior("aggregate").std
+    eps = torch.randn(n, centre.shape[0], generator=torch.Generator().manual_seed(seed))
+    offsets = radius * sigma * eps
+    z = torch.cat([centre.unsqueeze(0), centre + offsets])
+    decoded = ctx.decode(z, options)
+    distances = [0.0, *(offsets / sigma).norm(dim=1).div(centre.shape[0] ** 0.5).tolist()]
+    notes = ["centre", *(f"distance {d:.2f} sigma" for d in distances[1:])]
+    return _report(ctx, "near", "aggregate", decoding, decoded, notes, seed, workers)

@@ -1,0 +1,89 @@
+import json
+import shutil
+
+import pytest
+
+from astae.core.checkpoint import load_checkpoint, save_checkpoint
+from astae.core.config import ConfigError
+from astae.core.dataset import DatasetError
+from astae.core.evaluation import evaluate_checkpoint, size_bucket
+from astae.core.metrics import RATE_KEYS
+
+DESIGN_KEYS = ("loss", "reconstruction_loss", "kl", "similarity", "exact_match", "compilation_rate",
+               "one_example_rate", "all_examples_rate")
+
+
+@pytest.fixture(scope="module")
+def report(tiny_run):
+    return evaluate_checkpoint(tiny_run / "best_model.pt", workers=1)
+
+
+def test_report_has_every_design_metric_and_its_counts_agree_with_the_rows(report):
+    for key in DESIGN_KEYS:
+        assert 0.0 <= report.metrics[key] or key in ("loss", "reconstruction_loss")
+    rows = report.programs
+    n = report.counts["programs"]
+    assert n == len(rows) > 0
+    assert report.metrics["exact_match"] == pytest.approx(sum(r["exact"] for r in rows) / n)
+    assert report.metrics["compilation_rate"] == pytest.approx(sum(r["compiles"] for r in rows) / n)
+    assert report.metrics["one_example_rate"] == pytest.approx(sum(r["passed"] >= 1 for r in rows) / n)
+    assert report.metrics["all_examples_rate"] == pytest.approx(
+        sum(r["passed"] == len(r["outcomes"]) for r in rows) / n
+    )
+    assert report.metrics["similarity"] == pytest.approx(sum(r["similarity"] for r in rows) / n)
+    assert report.counts["exact"] == sum(r["exact"] for r in rows)
+    assert report.throughput["decode_programs_per_second"] > 0
+
+
+def test_the_split_is_the_checkpoints_own(report, tiny_run):
+    from astae.core.training_data import prepare_data
+
+    data = prepare_data(report.data_dir, 100, 42, 0.2)
+    assert [r["id"] for r in report.programs] == data.val_ids
+    everything = evaluate_checkpoint(tiny_run / "best_model.pt", split="all", workers=1)
+    assert everything.counts["programs"] == len(data.val_ids) + len(data.train_ids)
+
+
+def test_breakdowns_cover_every_program_once(report):
+    for groups in (report.by_size, report.by_signature):
+        assert sum(g["count"] for g in groups) == report.counts["programs"]
+        for g in groups:
+            assert set(RATE_KEYS) <= set(g)
+    sizes = {r["id"]: size_bucket(r["actions"]) for r in report.programs}
+    assert {g["group"] for g in report.by_size} == set(sizes.values())
+
+
+def test_json_report_is_plain_data_without_the_rows(report):
+    data = json.loads(json.dumps(report.to_json()))
+    assert "programs" not in data and data["split"] == "val" and data["decoding"]["strategy"] == "greedy"
+
+
+def test_beam_search_evaluation(tiny_run, report):
+    beam = evaluate_checkpoint(tiny_run / "best_model.pt", beam=3, workers=1)
+    assert beam.decoding == {**report.decoding, "strategy": "beam", "beam": 3}
+    assert beam.metrics["compilation_rate"] == 1.0
+    for b, g in zip(beam.programs, report.programs):
+        assert b["score"] >= g["score"] - 1e-5
+
+
+def test_size_buckets():
+    assert [size_bucket(n) for n in (1, 15, 16, 23, 64, 500)] == ["1-15", "1-15", "16-23", "16-23", "64+", "64+"]
+
+
+def test_bad_split_and_beam_are_config_errors(tiny_run):
+    with pytest.raises(ConfigError, match="--split"):
+        evaluate_checkpoint(tiny_run / "best_model.pt", split="test")
+    with pytest.raises(ConfigError, match="--beam"):
+        evaluate_checkpoint(tiny_run / "best_model.pt", beam=0)
+
+
+def test_a_gone_dataset_asks_for_data_dir_and_data_dir_overrides(tiny_run, tiny_dataset, tmp_path):
+    payload = load_checkpoint(tiny_run / "best_model.pt")
+    payload["dataset"] = {"path": str(tmp_path / "gone"), "programs": 50}
+    moved = save_checkpoint(tmp_path / "moved.pt", payload)
+    with pytest.raises(DatasetError, match="pass --data_dir"):
+        evaluate_checkpoint(moved, workers=1)
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, copy)
+    report = evaluate_checkpoint(moved, data_dir=copy, limit=3, workers=1)
+    assert report.data_dir == str(copy) and report.counts["programs"] == 3
