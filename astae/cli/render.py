@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 from rich.columns import Columns
 from rich.console import Console, Group
@@ -27,6 +28,9 @@ from astae.core.derivation import Node, Var
 from astae.core.grammar import GRAMMAR, variable_name
 from astae.core.inspection import DatasetSummary, ProgramView
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
+
+if TYPE_CHECKING:  # these core modules load torch; `astae --help` must not
+    from astae.core.model_inspection import CheckpointSummary, LatentMap, TrainingHistory
 
 
 def _kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
@@ -269,3 +273,110 @@ def render_reconstructions(console: Console, examples: list[dict]) -> None:
                   Text(verdict, style="green" if ex["exact"] else "yellow")),
         )
     console.print(table)
+
+
+# --- astae inspect checkpoint | latent ---------------------------------------------------------------
+
+
+def _file_size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:,.0f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GiB"
+
+
+def render_checkpoint_summary(console: Console, s: CheckpointSummary) -> None:
+    """`astae inspect checkpoint`."""
+    dataset = f"{s.dataset_path} ({s.dataset_programs:,} programs)" if s.dataset_path else "(not recorded)"
+    if s.dataset_path and not s.dataset_present:
+        dataset += " - no longer there (pass --data_dir to commands that need it)"
+    rows: list[tuple[str, object]] = [
+        ("file", _file_size(s.file_bytes)),
+        ("epoch", f"{s.epoch}" + (f" (step {s.step:,})" if s.step is not None else "")),
+        ("best val loss", f"{s.best_val_loss:.4f}" if s.best_val_loss is not None else "-"),
+        ("grammar", s.grammar_fingerprint),
+        ("dataset", dataset),
+        ("behaviour features", s.num_features if s.num_features is not None else "-"),
+        ("latent prior", "stored (Gaussian fitted to the training codes)" if s.latent_prior
+         else "not stored (written when training ends)"),
+    ]
+    if s.run_dir:
+        rows.append(("run", s.run_dir))
+    console.print(_kv_table(f"checkpoint {s.path}", rows))
+    if s.compatible:
+        console.print(f"[green]compatible:[/] grammar {s.current_fingerprint} and vocabularies match")
+    else:
+        console.print(f"[bold red]incompatible:[/] {escape('; '.join(s.problems))}; this astae cannot load "
+                      "its weights")
+    sections = [(name, values) for name, values in s.config.items() if isinstance(values, dict)]
+    console.print(Columns([_kv_table(f"config: {name}", list(values.items())) for name, values in sections]))
+    console.print(_parameter_table(s))
+    if s.history is not None:
+        _render_history(console, s.history)
+
+
+def _parameter_table(s: CheckpointSummary) -> Table:
+    total = s.total_parameters or 1
+    table = Table(title=f"parameters ({s.total_parameters:,})", title_justify="left")
+    table.add_column("module")
+    table.add_column("parameters", justify="right")
+    table.add_column("share", justify="right")
+    for module in s.modules:
+        table.add_row(f"[bold]{escape(module.name)}[/]", f"{module.parameters:,}",
+                      f"{module.parameters / total:.1%}")
+        for part, count in module.parts:
+            table.add_row(f"  {escape(part)}", f"[dim]{count:,}[/]", f"[dim]{count / total:.1%}[/]")
+    return table
+
+
+HISTORY_ROWS = ("epoch", "train/loss", *(f"val/{m}" for m in VAL_METRICS), "val/tf_similarity",
+                "val/tf_exact_match")
+
+
+def _render_history(console: Console, h: TrainingHistory) -> None:
+    columns = [("last epoch", h.last), ("lowest val loss", h.best)]
+    if h.best_evaluated and h.best_evaluated is not h.best:
+        columns.append(("best evaluated epoch", h.best_evaluated))
+    columns = [(label, record) for label, record in columns if record]
+    source = "the checkpoint's best evaluated epoch" if h.epochs is None else f"{h.source}, {h.epochs} epochs"
+    # Headings as lines, not table titles: a title wraps at the width of its (narrow) table.
+    console.print(f"[italic]training history[/] ({escape(source)})", soft_wrap=True)
+    if h.note:
+        console.print(f"[yellow]{escape(h.note)}[/]", soft_wrap=True)
+    if not columns:
+        return
+    table = Table()
+    table.add_column("metric")
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    for key in HISTORY_ROWS:
+        if any(key in record for _, record in columns):
+            table.add_row(key, *(_metric(record.get(key)) for _, record in columns))
+    console.print(table)
+
+
+def _metric(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}" if isinstance(value, float) else escape(str(value))
+
+
+def render_latent_map(console: Console, m: LatentMap) -> None:
+    """`astae inspect latent`."""
+    pc1, pc2 = m.explained_variance
+    rows: list[tuple[str, object]] = [
+        ("checkpoint", m.checkpoint),
+        ("dataset", m.dataset),
+        ("programs", f"{len(m.ids):,} ({m.split} split)"),
+        ("latent dim", m.latent_dim),
+        ("explained variance", f"PC1 {pc1:.1%}, PC2 {pc2:.1%} (together {pc1 + pc2:.1%})"),
+        ("program size", f"{m.actions[0]}-{m.actions[1]} actions"),
+    ]
+    console.print(_kv_table("latent map (PCA of the mean codes)", rows))
+    legend = [(f"other ({m.other_signatures} signatures)" if name == "other" else name, count)
+              for name, count in m.signatures]
+    console.print(_count_table("colours by signature", "signature", legend, bar=True))
+    console.print(f"wrote {escape(str(m.out))}", soft_wrap=True)  # a path to copy, unbroken

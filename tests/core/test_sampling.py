@@ -29,7 +29,8 @@ def test_prior_samples_are_valid_and_the_statistics_count_them(tiny_run):
 
 def test_samples_are_deterministic_for_a_seed(tiny_run):
     def sources(seed, **kw):
-        return [s.source for s in sample_prior(tiny_run / "best_model.pt", n=6, seed=seed, workers=1, **kw).samples]
+        report = sample_prior(tiny_run / "best_model.pt", n=6, seed=seed, workers=1, **kw)
+        return [s.source for s in report.samples]
 
     assert sources(3) == sources(3)
     assert sources(3) != sources(4)

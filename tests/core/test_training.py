@@ -12,9 +12,9 @@ from astae.core.config import (
     TrainConfig,
     TrainingConfig,
 )
+from astae.core.devices import resolve_device
 from astae.core.reporting import TrainCallbacks
 from astae.core.tracking import read_metrics
-from astae.core.devices import resolve_device
 from astae.core.training import train
 
 METRIC_KEYS = ("loss", "reconstruction_loss", "kl", "similarity", "exact_match", "compilation_rate",

@@ -4,7 +4,7 @@ import torch
 from astae.core.config import ModelConfig
 from astae.core.language import check_source
 from astae.core.model.autoencoder import ASTAutoencoder
-from astae.core.model.decoding import DecodeOptions, beam_decode, greedy_decode, sample_decode
+from astae.core.model.decoding import DecodeOptions, beam_decode, decode, greedy_decode, sample_decode
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +68,10 @@ def test_sampled_log_probs_are_the_untempered_model_scores(decoder):
     z = codes(4, seed=8)
     sampled = sample_decode(decoder, z, 60, 3.0, torch.Generator().manual_seed(1))
     forced = [d.actions for d in sampled]
-    from astae.core.model.decoding import decode
+    def replay(scores, rows, step):
+        return torch.tensor([forced[r][step] for r in rows])
 
-    replayed = decode(decoder, z, 60, lambda scores, rows, step: torch.tensor([forced[r][step] for r in rows]))
+    replayed = decode(decoder, z, 60, replay)
     assert [d.log_prob for d in sampled] == pytest.approx([d.log_prob for d in replayed], abs=1e-4)
 
 
