@@ -7,11 +7,14 @@ from pathlib import Path
 import typer
 
 from astae.cli import dataset, evaluate, inspect, sample, train
-from astae.cli._common import console, handle_errors, progress_bar
+from astae.cli._common import console, fail, handle_errors, progress_bar
 from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
+from astae.cli.render_model import render_sample_report
 from astae.core.config import GeneratorConfig
 from astae.core.dataset import build_dataset
 from astae.core.quickstart import quickstart_config
+
+QUICKSTART_SAMPLES = 5
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -52,10 +55,18 @@ def quickstart(
         result = train(cfg, callbacks=callbacks)
     render_train_result(console, result)
     render_reconstructions(console, result.examples)
-    run_dir = result.run_dir
+    if result.interrupted:
+        raise fail(f"interrupted; resume with: astae train --resume {result.checkpoint}", code=130)
+    best = result.run_dir / "best_model.pt"
+    from astae.core.sampling import sample_prior
+
+    console.print("\n[bold]programs drawn from the latent space[/]")
+    render_sample_report(console, sample_prior(best, n=QUICKSTART_SAMPLES, workers=workers))
     console.print(
-        f"\nNext: [bold]astae inspect program {out} 0[/] shows one program; "
-        f"[bold]astae train --data_dir {out} --resume {run_dir / 'final_model.pt'} --epochs 30[/] trains on."
+        f"\nNext: [bold]astae eval {best}[/] measures reconstruction on the whole validation split; "
+        f"[bold]astae sample {best} --n 20[/] draws more programs; "
+        f"[bold]astae train --data_dir {out} --resume {result.run_dir / 'final_model.pt'} --epochs 30[/] "
+        "trains on."
     )
 
 

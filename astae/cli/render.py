@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # these core modules load torch; `astae --help` must not
     from astae.core.model_inspection import CheckpointSummary, LatentMap, TrainingHistory
 
 
-def _kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
+def kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
+    """A borderless two-column table of (key, value) rows."""
     table = Table(title=title, show_header=False, title_justify="left", box=None)
     table.add_column(style="bold")
     table.add_column()
@@ -42,7 +43,8 @@ def _kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
     return table
 
 
-def _count_table(title: str, header: str, rows: list[tuple[str, int]], bar: bool = False) -> Table:
+def count_table(title: str, header: str, rows: list[tuple[str, int]], bar: bool = False) -> Table:
+    """(label, count) rows, optionally with a bar scaled to the largest count."""
     table = Table(title=title, title_justify="left")
     table.add_column(header)
     table.add_column("count", justify="right")
@@ -67,13 +69,13 @@ def render_build_report(console: Console, report: BuildReport) -> None:
                  f"{report.workers} worker{'s' if report.workers > 1 else ''})"),
     ]
     rows += [(f"rejected: {k}", f"{v:,}") for k, v in sorted(report.rejected.items())]
-    console.print(_kv_table("dataset written", rows))
+    console.print(kv_table("dataset written", rows))
 
 
 def render_dataset_summary(console: Console, s: DatasetSummary) -> None:
     """`astae inspect dataset`."""
     lo, mean, hi = s.examples_per_program
-    overview = _kv_table(
+    overview = kv_table(
         f"dataset {s.path}",
         [
             ("origin", s.origin),
@@ -87,13 +89,13 @@ def render_dataset_summary(console: Console, s: DatasetSummary) -> None:
         ],
     )
     console.print(overview)
-    console.print(_count_table("signatures", "signature", s.signatures, bar=True))
+    console.print(count_table("signatures", "signature", s.signatures, bar=True))
     console.print(
         Columns(
-            [_count_table(f"{k} per program", k, rows, bar=True) for k, rows in s.sizes.items()]
+            [count_table(f"{k} per program", k, rows, bar=True) for k, rows in s.sizes.items()]
         )
     )
-    console.print(_count_table("most frequent productions", "production", s.top_productions))
+    console.print(count_table("most frequent productions", "production", s.top_productions))
 
 
 def _tree_label(node: Node | Var) -> str:
@@ -131,8 +133,8 @@ def render_program(console: Console, view: ProgramView) -> None:
     _add_subtree(tree, view.tree)
     console.print(tree)
     console.print(Columns([
-        _count_table("graph nodes by type", "node type", view.node_types),
-        _count_table("graph edges by type", "edge type", view.edge_types),
+        count_table("graph nodes by type", "node type", view.node_types),
+        count_table("graph edges by type", "edge type", view.edge_types),
     ]))
     actions = Table(title=f"action sequence ({len(view.actions)} actions)", title_justify="left")
     actions.add_column("#", justify="right")
@@ -147,7 +149,7 @@ def render_program(console: Console, view: ProgramView) -> None:
         examples.add_row(
             ", ".join(json.dumps(a) for a in ex["input"]), json.dumps(ex["output"])
         )
-    console.print(Group(examples, _kv_table("sizes", list(view.sizes.items()))))
+    console.print(Group(examples, kv_table("sizes", list(view.sizes.items()))))
 
 
 def render_grammar(console: Console, rows: list[tuple[str, list[str]]]) -> None:
@@ -202,7 +204,7 @@ class TrainProgress(TrainCallbacks):
         ]
         if info.start_epoch:
             rows.append(("resuming after epoch", info.start_epoch))
-        self.console.print(_kv_table("training", rows))
+        self.console.print(kv_table("training", rows))
 
     def epoch_started(self, epoch: int, steps: int) -> None:
         if self.task is not None:
@@ -303,14 +305,14 @@ def render_checkpoint_summary(console: Console, s: CheckpointSummary) -> None:
     ]
     if s.run_dir:
         rows.append(("run", s.run_dir))
-    console.print(_kv_table(f"checkpoint {s.path}", rows))
+    console.print(kv_table(f"checkpoint {s.path}", rows))
     if s.compatible:
         console.print(f"[green]compatible:[/] grammar {s.current_fingerprint} and vocabularies match")
     else:
         console.print(f"[bold red]incompatible:[/] {escape('; '.join(s.problems))}; this astae cannot load "
                       "its weights")
     sections = [(name, values) for name, values in s.config.items() if isinstance(values, dict)]
-    console.print(Columns([_kv_table(f"config: {name}", list(values.items())) for name, values in sections]))
+    console.print(Columns([kv_table(f"config: {name}", list(values.items())) for name, values in sections]))
     console.print(_parameter_table(s))
     if s.history is not None:
         _render_history(console, s.history)
@@ -375,8 +377,8 @@ def render_latent_map(console: Console, m: LatentMap) -> None:
         ("explained variance", f"PC1 {pc1:.1%}, PC2 {pc2:.1%} (together {pc1 + pc2:.1%})"),
         ("program size", f"{m.actions[0]}-{m.actions[1]} actions"),
     ]
-    console.print(_kv_table("latent map (PCA of the mean codes)", rows))
+    console.print(kv_table("latent map (PCA of the mean codes)", rows))
     legend = [(f"other ({m.other_signatures} signatures)" if name == "other" else name, count)
               for name, count in m.signatures]
-    console.print(_count_table("colours by signature", "signature", legend, bar=True))
+    console.print(count_table("colours by signature", "signature", legend, bar=True))
     console.print(f"wrote {escape(str(m.out))}", soft_wrap=True)  # a path to copy, unbroken

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from astae.cli.render import _kv_table
+from astae.cli.render import kv_table
 from astae.core.metrics import RATE_KEYS
 
 if TYPE_CHECKING:  # the reports' modules load the model stack; rendering does not need it
@@ -39,7 +39,7 @@ def render_eval_report(console: Console, report: EvalReport) -> None:
     """Header, metrics with counts, and the breakdowns by size and signature."""
     d, c, t = report.decoding, report.counts, report.throughput
     strategy = f"beam search, width {d['beam']}" if d["beam"] > 1 else "greedy"
-    console.print(_kv_table("evaluation", [
+    console.print(kv_table("evaluation", [
         ("checkpoint", report.checkpoint),
         ("dataset", f"{report.data_dir} ({report.split} split)"),
         ("programs", f"{c['programs']:,} ({c['examples']:,} examples)"
@@ -95,7 +95,7 @@ def render_sample_report(console: Console, report: SampleReport) -> None:
     rows = [("checkpoint", report.checkpoint), ("latent codes", _describe_mode(report)), ("decoding", how)]
     for key, value in report.stats.items():
         rows.append((key, "not measured" if value is None else f"{value:.3f}"))
-    console.print(_kv_table(f"{len(report.samples)} programs", rows))
+    console.print(kv_table(f"{len(report.samples)} programs", rows))
 
 
 def _describe_mode(report: SampleReport) -> str:

@@ -27,7 +27,7 @@ from astae.core.devices import resolve_device
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
 from astae.core.latent import encode_ids, pca_2d
-from astae.core.plots import _save_atomic
+from astae.core.plots import save_figure
 from astae.core.tracking import METRICS_FILE, read_metrics
 from astae.core.training_data import SPLITS, checkpoint_data, split_of
 
@@ -297,7 +297,7 @@ def plot_latent_map(
         ax.set_ylabel(f"PC2 ({shares[1]:.1%} of variance)")
     fig.suptitle(title)
     try:
-        _save_atomic(fig, out)
+        save_figure(fig, out)
     except OSError as e:
         raise ConfigError(f"--out: cannot write {out} ({e.strerror or e})") from None
     return out

@@ -46,7 +46,7 @@ def plot_curves(records: Sequence[dict], out: Path) -> Path:
             draw(ax, data)
     else:
         fig.text(0.5, 0.5, "no metrics yet", ha="center", va="center", fontsize=14, color="grey")
-    _save_atomic(fig, out)
+    save_figure(fig, out)
     return out
 
 
@@ -110,7 +110,7 @@ def _rates_panel(ax: Axes, data: dict[str, Series]) -> None:
     ax.legend(loc="best", fontsize="small")
 
 
-def _save_atomic(fig: Figure, out: Path) -> None:
+def save_figure(fig: Figure, out: Path) -> None:
     """Save to a temp file beside `out`, then rename it into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out, "wb") as f:

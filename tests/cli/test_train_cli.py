@@ -121,12 +121,13 @@ def test_wandb_offline_run_writes_its_run_folder(tiny_dataset, tmp_path):
 
 
 @pytest.mark.slow
-def test_quickstart_builds_trains_and_shows_reconstructions(tmp_path):
+def test_quickstart_builds_trains_shows_reconstructions_and_samples(tmp_path):
     result = run("quickstart", "--out", tmp_path / "data", "--n", 40, "--epochs", 1,
                  "--artifacts_dir", tmp_path / "runs")
     assert result.exit_code == 0, result.output
     assert "dataset written" in result.output
     assert "validation programs and their greedy decodes" in result.output
     assert "def program(" in result.output
+    assert "programs drawn from the latent space" in result.output and "validity" in result.output
     run_dir = only_run_dir(tmp_path / "runs")
     assert (run_dir / "final_model.pt").is_file()
