@@ -300,14 +300,38 @@ class DerivationState:
 
     def to_source(self) -> str:
         """The completed program as canonical source."""
-        return ast.unparse(ast.fix_missing_locations(self.to_ast()))
+        return ast.unparse(self.to_ast())  # only statements with type comments need a lineno
 
     def fork(self) -> DerivationState:
-        """An independent copy of this state (it replays the actions: ten times faster than deepcopy)."""
-        state = DerivationState(self.max_actions, self.grammar)
-        for action in self.actions:
-            state.apply(action, validate=False)
-        return state
+        """An independent copy of this state (the tree, the pending symbols and the scope)."""
+        nodes: dict[int, Node] = {}
+
+        def copy(node: Node) -> Node:
+            twin = Node(node.production, [copy(c) if isinstance(c, Node) else c for c in node.children])
+            nodes[id(node)] = twin
+            return twin
+
+        twin = DerivationState.__new__(DerivationState)
+        twin.grammar, twin.max_actions = self.grammar, self.max_actions
+        twin.actions = list(self.actions)
+        twin.root = copy(self.root)
+        twin._stack = [
+            item if isinstance(item, str)
+            else _Frame(item.symbol, item.parent_action, item.depth, nodes[id(item.node)], item.position)
+            for item in self._stack
+        ]
+        twin._rest_cost = self._rest_cost
+        twin.var_types = dict(self.var_types)
+        twin.function_vars = set(self.function_vars)
+        twin.assigned = set(self.assigned)
+        twin.comprehension_vars = list(self.comprehension_vars)
+        twin.num_locals = self.num_locals
+        twin.signature = self.signature
+        twin._pending = list(self._pending)
+        # saved scopes are sets, or (set, returned) pairs; none is shared with `assigned`
+        twin._saved = [set(x) if isinstance(x, set) else (set(x[0]), x[1]) for x in self._saved]
+        twin._returned = self._returned
+        return twin
 
 
 def replay(actions: list[int] | tuple[int, ...], max_actions: int | None = None) -> DerivationState:
@@ -342,7 +366,9 @@ def _call(fn: str, args: list[ast.expr]) -> ast.Call:
 
 
 def _annotation(type_: str) -> ast.expr:
-    return ast.parse(TYPE_SOURCE[type_], mode="eval").body
+    if type_ == "list":
+        return ast.Subscript(ast.Name("list", ast.Load()), ast.Name("int", ast.Load()), ast.Load())
+    return ast.Name(TYPE_SOURCE[type_], ast.Load())
 
 
 class _AstBuilder:
@@ -360,7 +386,7 @@ class _AstBuilder:
         )
         return ast.FunctionDef(
             name="program", args=arguments, body=self.block(node.children[0]),
-            decorator_list=[], returns=_annotation(sig.returns), type_params=[],
+            decorator_list=[], returns=_annotation(sig.returns), type_params=[], lineno=1,
         )
 
     def block(self, node: Node) -> list[ast.stmt]:
@@ -379,7 +405,7 @@ class _AstBuilder:
         prod = self.g.productions[node.production]
         c = node.children
         if prod.kind == "assign":
-            return ast.Assign([_name(c[0].index, store=True)], self.expr(c[1]))
+            return ast.Assign([_name(c[0].index, store=True)], self.expr(c[1]), lineno=1)
         if prod.kind in ("augassign", "extend"):
             op = _BINOPS[prod.arg or "+"]()
             return ast.AugAssign(_name(c[0].index, store=True), op, self.expr(c[1]))
@@ -387,7 +413,7 @@ class _AstBuilder:
             method = ast.Attribute(_name(c[0].index), "append", ast.Load())
             return ast.Expr(ast.Call(method, [self.expr(c[1])], []))
         if prod.kind == "for":
-            return ast.For(_name(c[0].index, store=True), self.iter(c[1]), self.block(c[2]), [])
+            return ast.For(_name(c[0].index, store=True), self.iter(c[1]), self.block(c[2]), [], lineno=1)
         if prod.kind == "if":
             orelse = c[2]
             has_else = self.g.productions[orelse.production].kind == "else"

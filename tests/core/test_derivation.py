@@ -43,3 +43,28 @@ def test_fork_is_an_independent_copy():
         copy.apply(action)
     assert copy.done and not state.done and len(state.actions) == 6
     assert copy.max_actions == 60
+
+
+def test_fork_at_every_step_of_generated_programs_continues_to_the_same_program(tiny_dataset):
+    import json
+
+    records = [json.loads(line) for line in (tiny_dataset / "programs.jsonl").read_text().splitlines()]
+    for record in records[:25]:
+        actions = record["actions"]
+        state = DerivationState(100)
+        for k, action in enumerate(actions):
+            twin = state.fork()
+            for rest in actions[k:]:
+                assert twin.legal_actions() == _legal_after(actions[: len(twin.actions)])
+                twin.apply(rest)
+            assert twin.to_source() == record["source"]
+            state.apply(action)
+            assert state.actions == actions[: k + 1]
+        assert state.to_source() == record["source"]
+
+
+def _legal_after(prefix: list[int]) -> list[int]:
+    state = DerivationState(100)
+    for action in prefix:
+        state.apply(action)
+    return state.legal_actions()

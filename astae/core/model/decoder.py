@@ -66,11 +66,10 @@ class GrammarDecoder(nn.Module):
         x = self.action_embedding(previous) + self.parent_embedding(parents) + self.symbol_embedding(symbols)
         return self.dropout(x + z_in)
 
-    def _logits(self, out: torch.Tensor, memory: torch.Tensor, z_out: torch.Tensor | None) -> torch.Tensor:
-        """out [B, T, H], variable memory [B, V, H], z_out [B, 1, H] or None -> logits [B, T, A]."""
+    def _logits(self, out: torch.Tensor, keys: torch.Tensor, z_out: torch.Tensor | None) -> torch.Tensor:
+        """out [B, T, H], variable keys [B, V, H], z_out [B, 1, H] or None -> logits [B, T, A]."""
         if z_out is not None:
             out = out + z_out
-        keys = self.key(memory)  # [B, V, H]
         pointer = torch.einsum("bth,bvh->btv", self.query(out), keys) * self.scale
         return torch.cat([self.production_head(out), pointer], dim=-1)
 
@@ -79,6 +78,10 @@ class GrammarDecoder(nn.Module):
         memory = self.param_keys.new_zeros(batch, self.grammar.num_variables, self.param_keys.shape[1])
         memory[:, :MAX_PARAMS] = self.param_keys
         return memory
+
+    def memory_keys(self, memory: torch.Tensor) -> torch.Tensor:
+        """The pointer's keys [..., H] for variable memory [..., H] (decoder states of declarations)."""
+        return self.key(memory)
 
     # -- training: whole sequences ----------------------------------------------------------
 
@@ -93,7 +96,8 @@ class GrammarDecoder(nn.Module):
         gathered = torch.gather(out, 1, steps.unsqueeze(-1).expand(-1, -1, out.shape[-1]))
         declared = (declared_at != NO_DECL).unsqueeze(-1)
         memory = torch.where(declared, gathered, self.empty_memory(z.shape[0]))
-        return self._logits(out, memory, self.output_bias(z)).masked_fill(~legal, float("-inf"))
+        logits = self._logits(out, self.memory_keys(memory), self.output_bias(z))
+        return logits.masked_fill(~legal, float("-inf"))
 
     # -- decoding: one step for a batch of partial programs -------------------------------------
 
@@ -102,15 +106,16 @@ class GrammarDecoder(nn.Module):
         return self.latent_output(z).unsqueeze(1) if self.latent_output is not None else None
 
     def step(self, z_in: torch.Tensor, z_out: torch.Tensor | None, previous: torch.Tensor,
-             parents: torch.Tensor, symbols: torch.Tensor, state: torch.Tensor | tuple, memory: torch.Tensor,
+             parents: torch.Tensor, symbols: torch.Tensor, state: torch.Tensor | tuple, keys: torch.Tensor,
              legal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | tuple]:
         """One action for N partial programs: (masked logits [N, A], output [N, H], new state).
 
         `z_in` is `latent_input(z)` [N, H] and `z_out` is `output_bias(z)`, computed once per decode;
-        `previous`, `parents`, `symbols` are [N]; `legal` is [N, A].
+        `previous`, `parents`, `symbols` are [N]; `keys` [N, V, H] are `memory_keys` of the variable
+        memory (kept up to date by the caller as locals are declared); `legal` is [N, A].
         """
         x = self._inputs(z_in, previous, parents, symbols).unsqueeze(1)
         out, state = self.rnn(x, state)
         out = out[:, 0]
-        logits = self._logits(out.unsqueeze(1), memory, z_out)[:, 0]
+        logits = self._logits(out.unsqueeze(1), keys, z_out)[:, 0]
         return logits.masked_fill(~legal, float("-inf")), out, state

@@ -28,7 +28,7 @@ import torch
 from astae.core.derivation import DerivationState
 from astae.core.grammar import MAX_PARAMS
 from astae.core.model.decoder import GrammarDecoder
-from astae.core.model.targets import legal_mask, step_inputs
+from astae.core.model.targets import legal_masks, step_inputs
 
 
 @dataclass
@@ -42,7 +42,12 @@ class Decoded:
     @property
     def score(self) -> float:
         """Length-normalised log-probability: the mean log-probability per action."""
-        return self.log_prob / max(1, len(self.actions))
+        return length_normalised(self.log_prob, len(self.actions))
+
+
+def length_normalised(log_prob: float, actions: int) -> float:
+    """The mean log-probability per action: what beam search ranks finished programs by."""
+    return log_prob / max(1, actions)
 
 
 @dataclass
@@ -112,7 +117,7 @@ class BeamSearch(Strategy):
         if width < 1:
             raise ValueError(f"beam width must be at least 1, not {width}")
         self.width = width
-        self.finished: dict[int, list[Decoded]] = {}
+        self.finished: dict[int, list[Hypothesis]] = {}  # sources are built only for the winners
         self.beams_done: dict[int, int] = {}
         self.closed: set[int] = set()  # programs with `width` finished beam hypotheses
 
@@ -138,25 +143,30 @@ class BeamSearch(Strategy):
         cumulative = torch.tensor([h.log_prob for h in live], dtype=scores.dtype, device=scores.device)
         totals = scores + cumulative.unsqueeze(1)
         num_actions = scores.shape[1]
-        for rows in groups.values():
-            flat = totals[rows].reshape(-1)
-            k = min(self.width, flat.numel())
-            values, indices = flat.topk(k)
-            for value, index in zip(values.tolist(), indices.tolist()):
+        # one top-k over [programs, width x actions]: each program's rows, padded with a -inf row
+        padding = torch.full((1, num_actions), float("-inf"), dtype=scores.dtype, device=scores.device)
+        table = [rows + [len(live)] * (self.width - len(rows)) for rows in groups.values()]
+        candidates = torch.cat([totals, padding])[torch.tensor(table, device=scores.device)]
+        values, indices = candidates.reshape(len(table), -1).topk(self.width, dim=1)
+        for rows, row_values, row_indices in zip(groups.values(), values.tolist(), indices.tolist()):
+            for value, index in zip(row_values, row_indices):
                 if value == float("-inf"):
                     break
                 picks.append((rows[index // num_actions], index % num_actions))
         return picks
 
     def finish(self, hypothesis: Hypothesis) -> None:
-        self.finished[hypothesis.program].append(hypothesis.decoded())
+        self.finished[hypothesis.program].append(hypothesis)
         if not hypothesis.greedy:
             self.beams_done[hypothesis.program] += 1
             if self.beams_done[hypothesis.program] >= self.width:
                 self.closed.add(hypothesis.program)
 
     def results(self) -> list[Decoded]:
-        return [max(found, key=lambda d: d.score) for _, found in sorted(self.finished.items())]
+        def score(h: Hypothesis) -> float:
+            return length_normalised(h.log_prob, len(h.state.actions))
+
+        return [max(found, key=score).decoded() for _, found in sorted(self.finished.items())]
 
 
 def _select_rows(state: torch.Tensor | tuple, rows: torch.Tensor) -> torch.Tensor | tuple:
@@ -200,14 +210,14 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
     z_in = z_in_all[programs]
     z_out = z_out_all[programs] if z_out_all is not None else None
     rnn_state = _select_rows(decoder.initial_state(z), programs)
-    memory = decoder.empty_memory(len(live))
+    keys = decoder.memory_keys(decoder.empty_memory(len(live)))
     step = 0
     while live:
         inputs = np.array([step_inputs(h.state) for h in live], dtype=np.int64)
-        legal = np.stack([legal_mask(h.state, g) for h in live])
+        legal = legal_masks([h.state for h in live], g)
         prev, parent, symbol = torch.from_numpy(inputs).to(device).unbind(1)
         logits, out, rnn_state = decoder.step(
-            z_in, z_out, prev, parent, symbol, rnn_state, memory, torch.from_numpy(legal).to(device)
+            z_in, z_out, prev, parent, symbol, rnn_state, keys, torch.from_numpy(legal).to(device)
         )
         scores = torch.log_softmax(logits, dim=-1)
         picks = strategy.select(scores, live, step)
@@ -217,20 +227,25 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
         taken: set[int] = set()
         children: list[Hypothesis] = []
         for row, _ in picks:
-            parent_h = live[row]
-            state = parent_h.state.fork() if row in taken else parent_h.state
-            taken.add(row)
-            children.append(Hypothesis(parent_h.program, state, parent_h.log_prob, parent_h.greedy))
+            h = live[row]
+            if row in taken:
+                h = Hypothesis(h.program, h.state.fork(), h.log_prob, h.greedy)
+            else:  # the first continuation takes the hypothesis itself over
+                taken.add(row)
+            children.append(h)
         rows = [row for row, _ in picks]
         if rows != list(range(len(live))):
             index = torch.tensor(rows, dtype=torch.long, device=device)
-            memory, rnn_state, out = memory[index], _select_rows(rnn_state, index), out[index]
+            keys, rnn_state, out = keys[index], _select_rows(rnn_state, index), out[index]
             z_in = z_in[index]
             z_out = z_out[index] if z_out is not None else None
+        declared = [(i, MAX_PARAMS + child.state.num_locals)
+                    for i, (child, (_, action)) in enumerate(zip(children, picks)) if action == g.new_action]
+        if declared:  # a new local's key: from the decoder output at the step that declared it
+            rows_, slots = zip(*declared)
+            keys[list(rows_), list(slots)] = decoder.memory_keys(out[list(rows_)])
         keep = []
         for i, (child, (row, action), score) in enumerate(zip(children, picks, picked_scores)):
-            if action == g.new_action:
-                memory[i, MAX_PARAMS + child.state.num_locals] = out[i]
             child.state.apply(action, validate=not legal[row, action])
             child.log_prob += score
             if child.state.done:
@@ -240,7 +255,7 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
         live = [children[i] for i in keep]
         if len(keep) < len(children):
             index = torch.tensor(keep, dtype=torch.long, device=device)
-            memory, rnn_state, z_in = memory[index], _select_rows(rnn_state, index), z_in[index]
+            keys, rnn_state, z_in = keys[index], _select_rows(rnn_state, index), z_in[index]
             z_out = z_out[index] if z_out is not None else None
     return strategy.results()
 

@@ -59,6 +59,14 @@ def legal_mask(state: DerivationState, grammar: Grammar = GRAMMAR) -> np.ndarray
     return mask
 
 
+def legal_masks(states: Sequence[DerivationState], grammar: Grammar = GRAMMAR) -> np.ndarray:
+    """Boolean [N, A] masks of the actions legal at the next step of each state."""
+    masks = np.zeros((len(states), grammar.num_actions), dtype=bool)
+    for row, state in enumerate(states):
+        masks[row, state.legal_actions()] = True
+    return masks
+
+
 def build_targets(actions: Sequence[int], max_steps: int, grammar: Grammar = GRAMMAR) -> ProgramTargets:
     """Replay `actions` under a `max_steps` budget and record every step's decoder targets.
 
