@@ -1,9 +1,11 @@
 """Run untrusted programs of the language on input examples, in sandboxed worker processes.
 
 - `run_examples` runs one program on its examples in the current process: the static checker,
-  restricted builtins, a per-call time limit (SIGALRM), and `MemoryError` under the worker's
-  address-space limit become per-example outcomes.
-- `SandboxPool` runs module-level functions in spawned worker processes. A watchdog in the parent
+  a scan of the compiled code for names that lead out of the sandbox (made with or without the
+  checker), restricted builtins, a per-call time limit (SIGALRM), and `MemoryError` under the
+  worker's address-space limit become per-example outcomes.
+- `SandboxPool` runs module-level functions in spawned worker processes limited in address space,
+  file writes (none), file descriptors and CPU time (`_apply_limits`). A watchdog in the parent
   kills a worker stuck in C code (where SIGALRM cannot reach) or notices one that died, starts a
   fresh one, and yields a `TaskFailure` for the task it was running.
 - `Executor` batches `Job`s into pool tasks and turns a task failure into TIMEOUT / MEMORY for
@@ -29,6 +31,7 @@ import time
 import traceback
 import tracemalloc
 import types
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -125,9 +128,32 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise _Timeout
 
 
+# Names that no program of the language needs and that lead out of the restricted builtins when
+# a program was not checked: dunders and private names (`__class__`, `__builtins__`, `__import__`,
+# `__globals__`), frame, code, generator and traceback introspection (`gi_frame.f_back.f_globals`
+# reaches the executor's own module), `str.format` (whose `{0.attr}` fields look attributes up by
+# name at run time) and `mro` (which reaches `object` from `range`).
+_FORBIDDEN_PREFIXES = ("_", "gi_", "cr_", "ag_", "f_", "tb_", "co_")
+_FORBIDDEN_NAMES = frozenset({"format", "format_map", "mro"})
+
+
+def _forbidden_name(code: types.CodeType) -> str | None:
+    """The first global or attribute name in `code` (or code nested in it) that is forbidden."""
+    for name in code.co_names:  # every global, attribute and imported name the code uses
+        if name.startswith(_FORBIDDEN_PREFIXES) or name in _FORBIDDEN_NAMES:
+            return name
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and (name := _forbidden_name(const)) is not None:
+            return name
+    return None
+
+
 @lru_cache(maxsize=1024)
 def _prepare(source: str, check: bool) -> tuple[object, Outcome | None, str | None]:
-    """Check and compile a program: `(code, None, None)` or `(None, status, error)`."""
+    """Check and compile a program: `(code, None, None)` or `(None, status, error)`.
+
+    The name scan runs whether or not the checker does, so an unchecked program is still
+    confined to the restricted builtins."""
     if check:
         from astae.core.language import LanguageError, check_source
 
@@ -135,12 +161,17 @@ def _prepare(source: str, check: bool) -> tuple[object, Outcome | None, str | No
             check_source(source)
         except LanguageError as e:
             return None, Outcome.INVALID, str(e)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        except Exception as e:  # noqa: BLE001 - a checker bug must not stop the batch
             return None, Outcome.INVALID, f"{type(e).__name__}: {e}"
     try:
-        code = compile(source, "<program>", "exec", flags=_COMPILE_FLAGS, dont_inherit=True)
+        with warnings.catch_warnings():  # a hostile source must not write to the worker's stderr
+            warnings.simplefilter("ignore")
+            code = compile(source, "<program>", "exec", flags=_COMPILE_FLAGS, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         return None, Outcome.ERROR, type(e).__name__
+    name = _forbidden_name(code)
+    if name is not None:
+        return None, Outcome.INVALID, f"the name `{name}` is not allowed in the sandbox"
     return code, None, None
 
 
@@ -309,7 +340,12 @@ _WORKER: tuple[_Progress, float] | None = None  # in a worker: (progress, hang t
 
 
 def _restart_clock() -> None:
-    """Restart the watchdog clock; keep the RLIMIT_CPU backstop ahead of the CPU time used."""
+    """Restart the watchdog clock; keep the RLIMIT_CPU backstop ahead of the CPU time used.
+
+    RLIMIT_CPU counts a process's whole life, so a fixed limit would kill a worker that has run
+    many items. At each item's start the soft limit is moved to between `hang + 1` and
+    `2 * hang + 2` CPU seconds ahead: more than the parent's watchdog allows the item (wall time
+    >= CPU time), so SIGXCPU only ends a worker nobody is watching (its parent died or stopped)."""
     if _WORKER is None:
         return
     progress, hang = _WORKER
@@ -336,17 +372,34 @@ def mark_progress(marker: object) -> None:
     _restart_clock()
 
 
+_SPARE_FDS = 32  # file descriptors a worker may open beyond those it starts with (imports)
+
+
 def _apply_limits(limits: ExecutionLimits) -> None:
-    """Limit the address space to the worker's size now plus `memory_limit_mb`; no core files."""
+    """Limit a worker: address space (its size now plus `memory_limit_mb`), no file writes, few
+    file descriptors, no core files. Hard limits are lowered too, so code that escaped the
+    language cannot raise them again (unless it runs as root). CPU time: see `_restart_clock`."""
+    # Past RLIMIT_FSIZE a write fails with EFBIG instead of killing the worker (CPython's default,
+    # made explicit): imports after this point try to write bytecode caches and do without them.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    _lower_limit(resource.RLIMIT_CORE, 0)
+    _lower_limit(resource.RLIMIT_FSIZE, 0)  # pipes and the mmapped progress arrays are not files
+    with contextlib.suppress(OSError, ValueError):
+        _lower_limit(resource.RLIMIT_NOFILE, max(map(int, os.listdir("/proc/self/fd"))) + _SPARE_FDS)
     try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         with open("/proc/self/statm") as f:
             size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
-    limit = size + limits.memory_limit_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
+    _lower_limit(resource.RLIMIT_AS, size + limits.memory_limit_mb * 2**20)
+
+
+def _lower_limit(kind: int, value: int) -> None:
+    """Set a resource's soft and hard limits to `value`, or to its hard limit if that is lower."""
+    hard = resource.getrlimit(kind)[1]
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    with contextlib.suppress(OSError, ValueError):
+        resource.setrlimit(kind, (value, value))
 
 
 def _error_reply(task_id: int, exc: BaseException) -> tuple:

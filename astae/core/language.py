@@ -9,6 +9,7 @@ targets are one mechanism, and the language is exactly what the grammar derives.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 
 from astae.core.derivation import DerivationState, IllegalAction, replay, tree_depth
@@ -169,7 +170,7 @@ class _Converter:
     def annotation(self, node: ast.expr | None, owner: ast.AST, what: str) -> str:
         if node is None:
             raise _fail(owner, f"{what} needs a type annotation (`int` or `list[int]`)")
-        text = ast.unparse(node)
+        text = _unparse(node)
         for type_, source in TYPE_SOURCE.items():
             if text == source:
                 return type_
@@ -327,7 +328,7 @@ class _Converter:
             raise _fail(
                 node,
                 f"type mismatch: {what} must be {TYPE_SOURCE[expected]}, "
-                f"`{ast.unparse(node)}` is {TYPE_SOURCE[type_]}",
+                f"`{_unparse(node)}` is {TYPE_SOURCE[type_]}",
             )
         return type_
 
@@ -337,6 +338,8 @@ class _Converter:
             return self.constant(node)
         if isinstance(node, ast.Name):
             j = self.resolve(node)
+            if self.types[j] == "?":  # `x = x`: read in the value of its own first assignment
+                raise _fail(node, f"variable `{node.id}` may be used before it is assigned")
             self.emit(node, self.g.var_action(j))
             return None, "var", None, 1, self.types[j]
         if isinstance(node, ast.BinOp):
@@ -400,8 +403,10 @@ class _Converter:
             return None, "const", value, 0, "bool"
         if isinstance(value, int):
             if not MIN_CONST <= value <= MAX_CONST:
+                # str() of a huge int raises ValueError (Python's int digit limit): not in messages.
+                shown = value if value.bit_length() <= 64 else f"of {value.bit_length()} bits"
                 raise _fail(
-                    node, f"int constant {value} is out of range (-{MAX_CONST}..{MAX_CONST})"
+                    node, f"int constant {shown} is out of range (-{MAX_CONST}..{MAX_CONST})"
                 )
             return None, "const", value, 0, "int"
         kind = {str: "string", float: "float", complex: "complex", bytes: "bytes"}.get(
@@ -492,6 +497,15 @@ class _Converter:
         return "List", "comprehension", "if" if gen.ifs else None, 4 if gen.ifs else 3, "list"
 
 
+def _unparse(node: ast.AST, limit: int = 80) -> str:
+    """Source text of a node for an error message: shortened, and never raising."""
+    try:
+        text = ast.unparse(node)
+    except (ValueError, RecursionError):  # huge int literals, absurd nesting
+        return "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _attribute_error(node: ast.Attribute) -> LanguageError:
     if node.attr.startswith("__"):
         return _fail(node, f"dunder attribute access `.{node.attr}` is not allowed")
@@ -520,7 +534,9 @@ def _is_docstring(stmt: ast.stmt) -> bool:
 
 def _parse_module(source: str) -> ast.Module:
     try:
-        return ast.parse(source)
+        with warnings.catch_warnings():  # e.g. invalid escapes in strings, which are refused anyway
+            warnings.simplefilter("ignore")
+            return ast.parse(source)
     except SyntaxError as e:
         raise LanguageError(f"syntax error: {e.msg}", e.lineno) from None
     except ValueError as e:  # NUL bytes
@@ -533,11 +549,15 @@ def _parse_module(source: str) -> ast.Module:
 def program_from_function(fn: ast.stmt) -> Program:
     """Check and canonicalise one top-level function definition."""
     sig, state = _derive(fn)
+    try:
+        source, depth = state.to_source(), tree_depth(state.tree())
+    except RecursionError:  # deep blocks printed from an already deep call stack
+        raise _fail(fn, "the program is nested too deeply") from None
     return Program(
-        source=state.to_source(),
+        source=source,
         actions=tuple(state.actions),
         signature=sig,
-        depth=tree_depth(state.tree()),
+        depth=depth,
         name=fn.name,
         line=fn.lineno,
     )
@@ -550,10 +570,9 @@ def _derive(fn: ast.stmt) -> tuple[Signature, DerivationState]:
     conv = _Converter()
     try:
         sig = conv.function(fn)
+        state = replay(conv.actions)
     except RecursionError:
         raise _fail(fn, "the program is nested too deeply") from None
-    try:
-        state = replay(conv.actions)
     except IllegalAction as e:
         line = conv.lines[e.step] if e.step < len(conv.lines) else fn.lineno
         if e.frontier.startswith("Use:"):
