@@ -24,12 +24,16 @@ _COUNT_OF = {"exact_match": "exact", "compilation_rate": "compiled", "one_exampl
              "all_examples_rate": "all_examples"}
 
 
+_SHORT = {"similarity": "similarity", "exact_match": "exact", "compilation_rate": "compiles",
+          "one_example_rate": "1+ example", "all_examples_rate": "all examples"}
+
+
 def _group_table(title: str, header: str, rows: list[dict]) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column(header)
+    table.add_column(header, no_wrap=True)
     table.add_column("programs", justify="right")
     for key in RATE_KEYS:
-        table.add_column(key.removesuffix("_rate").replace("_", " "), justify="right")
+        table.add_column(_SHORT[key], justify="right")
     for row in rows:
         table.add_row(escape(row["group"]), f"{row['count']:,}", *(f"{row[k]:.3f}" for k in RATE_KEYS))
     return table
@@ -73,7 +77,8 @@ def _runs_table(runs: list[dict]) -> Table:
         if run["status"] == "ok":
             table.add_row(escape(args), escape(json.dumps(run["output"])))
         else:
-            table.add_row(escape(args), Text(f"{run['status']}: {run['output'] or ''}", style="red"))
+            detail = f"{run['status']}: {run['output']}" if run["output"] else run["status"]
+            table.add_row(escape(args), Text(detail, style="red"))
     return table
 
 

@@ -24,9 +24,10 @@ from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
 from astae.core.training_data import SPLITS, TrainingData, batches, checkpoint_data, make_batch, split_of
 
-# A decoded program's call on one example: generous for the language's programs, short enough
-# that a decode stuck in a long loop costs little.
-DECODE_LIMITS = ExecutionLimits(time_limit=0.25, memory_limit_mb=512)
+# A decoded program's call on one example. Every dataset program ran within the generator's
+# 10 ms per call, so 50 ms leaves a right decode room; a wrong one stuck in a long loop costs
+# little (at 250 ms, the timeouts of 2% of the decodes took most of an evaluation's time).
+DECODE_LIMITS = ExecutionLimits(time_limit=0.05, memory_limit_mb=512)
 # Upper bounds (inclusive) of the program-size buckets, in actions.
 SIZE_BUCKETS = (15, 23, 31, 47, 63)
 
