@@ -88,3 +88,13 @@ def test_a_gone_dataset_asks_for_data_dir_and_data_dir_overrides(tiny_run, tiny_
     shutil.copytree(tiny_dataset, copy)
     report = evaluate_checkpoint(moved, data_dir=copy, limit=3, workers=1)
     assert report.data_dir == str(copy) and report.counts["programs"] == 3
+
+
+def test_eval_reproduces_the_validation_metrics_training_logged(tiny_run):
+    from astae.core.tracking import read_metrics
+
+    last = [r for r in read_metrics(tiny_run / "metrics.jsonl") if "val/exact_match" in r][-1]
+    report = evaluate_checkpoint(tiny_run / "final_model.pt", workers=1)
+    for key in ("loss", "reconstruction_loss", "similarity", "exact_match", "compilation_rate",
+                "one_example_rate", "all_examples_rate"):
+        assert report.metrics[key] == pytest.approx(last[f"val/{key}"], abs=1e-4), key
