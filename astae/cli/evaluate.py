@@ -31,16 +31,14 @@ def eval_command(
 ) -> None:
     """Reconstruct a split: compilation, one/all-examples rates, exact match, similarity."""
     from astae.core.evaluation import evaluate_checkpoint  # the model stack loads only now
-    from astae.core.files import write_json, write_jsonl
+    from astae.core.files import write_json
 
     targets = [output_path(p, flag) for p, flag in ((out, "--out"), (dump, "--dump")) if p is not None]
-    with progress_bar("decoding", 0) as progress:
+    with progress_bar("evaluating", 0) as progress:
         report = evaluate_checkpoint(checkpoint, data_dir, split, beam, batch_size, limit, device, workers,
-                                     progress)
+                                     progress, dump)
     render_eval_report(console, report)
     if out is not None:
         write_json(out, report.to_json())
-    if dump is not None:
-        write_jsonl(dump, report.programs)
     for path in targets:
         console.print(f"wrote {path}")

@@ -18,6 +18,7 @@ import itertools
 import json
 import os
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -271,6 +272,19 @@ def _patch_counts(stage: Path, selection: _Selection) -> None:
 # -- importing -----------------------------------------------------------------------
 
 
+def _json_record(text: str, where: str) -> object:
+    """`json.loads(text)`; whatever is wrong with the text (malformed, nested too deeply for the
+    parser, an integer literal too long to convert) is a DatasetError naming `where`."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{where}: not valid JSON ({e.msg})") from None
+    except RecursionError:
+        raise DatasetError(f"{where}: not valid JSON (nested too deeply to read)") from None
+    except ValueError as e:  # e.g. an int of more than sys.get_int_max_str_digits() digits
+        raise DatasetError(f"{where}: not valid JSON ({str(e).split(':')[0]})") from None
+
+
 def _read_import_file(path: Path) -> list[tuple[int, str, list | None]]:
     """(line, source, examples or None) for each program of a .py or .jsonl file."""
     try:
@@ -287,10 +301,7 @@ def _read_import_file(path: Path) -> list[tuple[int, str, list | None]]:
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        record = _json_record(line, f"{path}:{lineno}")
         if not isinstance(record, dict) or not isinstance(record.get("source"), str):
             raise DatasetError(f'{path}:{lineno}: expected an object with a "source" string')
         examples = record.get("examples")
@@ -377,6 +388,12 @@ _RECORD_FIELDS = {
     "id": int, "source": str, "signature": str, "examples": list, "probe_outputs": list,
     "sizes": dict, "actions": list,
 }
+_SIZES = ("nodes", "actions", "depth")
+# The head of a `dgl.save_graphs` file (DGL 2.x, file format 2): magic, format version, graph
+# kind, number of graphs; read without DGL so that a corrupt shard is caught before any work.
+_DGL_HEADER = struct.Struct("<4Q")
+_DGL_MAGIC = 0xDD2E4FF046B4A13F
+_DGL_FORMAT = 2
 
 
 @dataclass
@@ -402,14 +419,24 @@ class Dataset:
         return GraphStore(self.path / GRAPHS, self.graph_shards)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_value(value: object) -> bool:
+    """An int or a list of ints: what programs of the language take and return."""
+    return _is_int(value) or (isinstance(value, list) and all(_is_int(x) for x in value))
+
+
 def _read_manifest(path: Path) -> dict:
     file = path / MANIFEST
     try:
-        manifest = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DatasetError(f"{path}: not a dataset (no {MANIFEST})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{file}: unreadable manifest ({e})") from None
+    manifest = _json_record(text, str(file))
     if not isinstance(manifest, dict):
         raise DatasetError(f"{file}: the manifest must be a JSON object")
     version = manifest.get("format_version")
@@ -426,65 +453,145 @@ def _read_manifest(path: Path) -> dict:
     for key in ("counts", "graphs", "probes"):
         if not isinstance(manifest.get(key), dict):
             raise DatasetError(f"{file}: missing or malformed `{key}`")
+    if not _is_int(manifest["counts"].get("programs")):
+        raise DatasetError(f"{file}: `counts.programs` must be an integer")
+    shards = manifest["graphs"].get("shards")
+    if not isinstance(shards, list):
+        raise DatasetError(f"{file}: missing graph shard list `graphs.shards`")
+    for i, shard in enumerate(shards):
+        name = shard.get("file") if isinstance(shard, dict) else None
+        if (not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..")
+                or not _is_int(shard.get("count")) or not _is_int(shard.get("bytes", 0))):
+            raise DatasetError(
+                f"{file}: `graphs.shards[{i}]` must be {{\"file\": a file name in graphs/, "
+                f"\"count\": int, \"bytes\": int}}"
+            )
+    for signature, inputs in manifest["probes"].items():
+        if not isinstance(inputs, list) or not all(
+            isinstance(x, list) and all(_is_value(a) for a in x) for x in inputs
+        ):
+            raise DatasetError(f"{file}: `probes[{signature!r}]` must be a list of argument lists")
     return manifest
 
 
-def _read_programs(path: Path) -> list[dict]:
+def _record_problem(record: dict) -> str | None:
+    """What is wrong with the fields of a program record (None if nothing)."""
+    for key, type_ in _RECORD_FIELDS.items():
+        if key not in record:
+            return f"missing field `{key}`"
+        if not isinstance(record[key], type_) or isinstance(record[key], bool):
+            return f"field `{key}` must be {type_.__name__}"
+    for j, ex in enumerate(record["examples"]):
+        if (not isinstance(ex, dict) or not isinstance(ex.get("input"), list)
+                or not all(_is_value(a) for a in ex["input"]) or not _is_value(ex.get("output"))):
+            return f'field `examples`: item {j} must be {{"input": [arguments], "output": a value}}'
+    if not all(v is None or _is_value(v) for v in record["probe_outputs"]):
+        return "field `probe_outputs` must hold ints, lists of ints or nulls"
+    if not all(_is_int(record["sizes"].get(key)) for key in _SIZES):
+        return f"field `sizes` must have integers {', '.join(_SIZES)}"
+    if not all(_is_int(a) and 0 <= a < GRAMMAR.num_actions for a in record["actions"]):
+        return f"field `actions` must hold action numbers 0..{GRAMMAR.num_actions - 1}"
+    return None
+
+
+def _iter_records(path: Path) -> Iterator[dict]:
+    """The validated records of `path`/programs.jsonl, one at a time."""
     file = path / PROGRAMS
-    programs = []
+    expected_id = 0
     try:
         with open(file, encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DatasetError(f"{file}:{lineno}: not valid JSON ({e.msg})") from None
+                record = _json_record(line, f"{file}:{lineno}")
                 if not isinstance(record, dict):
                     raise DatasetError(f"{file}:{lineno}: expected a JSON object")
-                for key, type_ in _RECORD_FIELDS.items():
-                    if key not in record:
-                        raise DatasetError(f"{file}:{lineno}: missing field `{key}`")
-                    if not isinstance(record[key], type_) or isinstance(record[key], bool):
-                        raise DatasetError(
-                            f"{file}:{lineno}: field `{key}` must be {type_.__name__}"
-                        )
-                if record["id"] != len(programs):
+                problem = _record_problem(record)
+                if problem is not None:
+                    raise DatasetError(f"{file}:{lineno}: {problem}")
+                if record["id"] != expected_id:
                     raise DatasetError(
-                        f"{file}:{lineno}: id {record['id']} where {len(programs)} was expected"
+                        f"{file}:{lineno}: id {record['id']} where {expected_id} was expected"
                     )
-                programs.append(record)
+                expected_id += 1
+                yield record
     except FileNotFoundError:
         raise DatasetError(f"{path}: not a dataset (no {PROGRAMS})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{file}: unreadable ({e})") from None
-    return programs
 
 
-def load_dataset(path: Path) -> Dataset:
-    """Read and validate a dataset directory (manifest, programs, shard counts)."""
+def _read_programs(path: Path) -> list[dict]:
+    return list(_iter_records(path))
+
+
+def _check_shard(file: Path, entry: dict) -> None:
+    """A graph shard exists, has its recorded size, and its header is DGL's with its recorded
+    number of graphs (reads 32 bytes, not the graphs)."""
+    try:
+        size = file.stat().st_size
+        with open(file, "rb") as f:
+            header = f.read(_DGL_HEADER.size)
+    except FileNotFoundError:
+        raise DatasetError(f"{file}: graph shard missing") from None
+    except OSError as e:
+        raise DatasetError(f"{file}: unreadable graph shard ({e.strerror or e})") from None
+    if "bytes" in entry and size != entry["bytes"]:
+        raise DatasetError(f"{file}: graph shard is {size} bytes, expected {entry['bytes']} (truncated?)")
+    if len(header) < _DGL_HEADER.size or _DGL_HEADER.unpack(header)[0] != _DGL_MAGIC:
+        raise DatasetError(f"{file}: not a DGL graph file")
+    _, version, _, count = _DGL_HEADER.unpack(header)
+    if version != _DGL_FORMAT:
+        raise DatasetError(f"{file}: DGL graph file format {version}; astae reads format {_DGL_FORMAT}")
+    if count != entry["count"]:
+        raise DatasetError(f"{file}: holds {count} graphs, the manifest says {entry['count']}")
+
+
+def open_dataset(path: Path) -> Dataset:
+    """Validate a dataset directory's manifest and graph shards without reading its programs
+    (`iter_programs` streams them; `load_dataset` reads them all)."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DatasetError(f"{path}: is a file, not a dataset directory")
     if not path.is_dir():
         raise DatasetError(f"{path}: no such dataset directory")
     manifest = _read_manifest(path)
-    programs = _read_programs(path)
-    if not programs:
+    if not (path / PROGRAMS).is_file():
+        raise DatasetError(f"{path}: not a dataset (no {PROGRAMS})")
+    expected = manifest["counts"]["programs"]
+    if not expected:
         raise DatasetError(f"{path / PROGRAMS}: the dataset is empty")
-    expected = manifest["counts"].get("programs")
-    if expected != len(programs):
-        raise DatasetError(
-            f"{path / PROGRAMS}: {len(programs)} programs, the manifest says {expected}"
-        )
-    shards = manifest["graphs"].get("shards")
-    if not isinstance(shards, list):
-        raise DatasetError(f"{path / MANIFEST}: missing graph shard list")
+    shards = manifest["graphs"]["shards"]
     if not (path / GRAPHS).is_dir():
         raise DatasetError(f"{path}: no {GRAPHS}/ directory")
-    in_shards = sum(int(s.get("count", 0)) for s in shards)
-    if in_shards != len(programs):
-        raise DatasetError(
-            f"{path / GRAPHS}: {in_shards} graphs for {len(programs)} programs"
-        )
+    in_shards = sum(s["count"] for s in shards)
+    if in_shards != expected:
+        raise DatasetError(f"{path / GRAPHS}: {in_shards} graphs for {expected} programs")
     for shard in shards:
-        if not (path / GRAPHS / shard["file"]).is_file():
-            raise DatasetError(f"{path / GRAPHS / shard['file']}: graph shard missing")
-    return Dataset(path, manifest, programs)
+        _check_shard(path / GRAPHS / shard["file"], shard)
+    return Dataset(path, manifest, [])
+
+
+def iter_programs(dataset: Dataset) -> Iterator[dict]:
+    """The programs of an opened dataset one at a time, validated as `load_dataset` validates them
+    (memory does not grow with the dataset); a count that disagrees with the manifest is an error
+    once the file ends."""
+    count = 0
+    for record in _iter_records(dataset.path):
+        count += 1
+        yield record
+    _check_count(dataset, count)
+
+
+def _check_count(dataset: Dataset, count: int) -> None:
+    expected = dataset.manifest["counts"]["programs"]
+    if count == 0:
+        raise DatasetError(f"{dataset.path / PROGRAMS}: the dataset is empty")
+    if count != expected:
+        raise DatasetError(f"{dataset.path / PROGRAMS}: {count} programs, the manifest says {expected}")
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Read and validate a dataset directory (manifest, programs, graph shards' sizes and counts)."""
+    dataset = open_dataset(path)
+    dataset.programs = _read_programs(dataset.path)
+    _check_count(dataset, len(dataset.programs))
+    return dataset

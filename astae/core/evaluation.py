@@ -8,21 +8,37 @@ counts, decoding throughput and a breakdown by program size and signature.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from astae.core.checkpoint import load_model
-from astae.core.config import ConfigError
+from astae.core.config import ConfigError, TrainConfig
+from astae.core.dataset import Dataset, iter_programs
+from astae.core.derivation import IllegalAction
 from astae.core.devices import resolve_device
 from astae.core.executor import ExecutionLimits, Executor
-from astae.core.metrics import RATE_KEYS, ProgramScore, score_programs, summarize_scores
+from astae.core.files import atomic_file
+from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs, summarize_scores
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
-from astae.core.training_data import SPLITS, TrainingData, batches, checkpoint_data, make_batch, split_of
+from astae.core.model.targets import build_targets
+from astae.core.training_data import (
+    SPLITS,
+    TrainingData,
+    assign_split,
+    batches,
+    checkpoint_dataset,
+    is_validation,
+    make_batch,
+    program_features,
+)
 
 # A decoded program's call on one example. Every dataset program ran within the generator's
 # 10 ms per call, so 50 ms leaves a right decode room; a wrong one stuck in a long loop costs
@@ -30,6 +46,7 @@ from astae.core.training_data import SPLITS, TrainingData, batches, checkpoint_d
 DECODE_LIMITS = ExecutionLimits(time_limit=0.05, memory_limit_mb=512)
 # Upper bounds (inclusive) of the program-size buckets, in actions.
 SIZE_BUCKETS = (15, 23, 31, 47, 63)
+EVAL_CHUNK = 4096  # programs held in memory at once by `evaluate_checkpoint`
 
 Progress = Callable[[int, int], None]
 
@@ -93,7 +110,7 @@ def size_bucket(actions: int) -> str:
 
 @dataclass
 class EvalReport:
-    """What `astae eval` measured; `programs` holds one row per program (for `--dump`)."""
+    """What `astae eval` measured (the per-program rows go to the dump file, if one was asked for)."""
 
     checkpoint: str
     data_dir: str
@@ -104,89 +121,150 @@ class EvalReport:
     throughput: dict[str, float]
     by_size: list[dict]
     by_signature: list[dict]
-    programs: list[dict] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
-        """The report without the per-program rows."""
-        out = asdict(self)
-        del out["programs"]
-        return out
+        """The report as plain JSON-able data."""
+        return asdict(self)
 
 
-def _breakdown(groups: dict[str, list[ProgramScore]], order: list[str]) -> list[dict]:
+def _breakdown(groups: dict[str, ScoreTally], order: list[str]) -> list[dict]:
     rows = []
     for key in order:
-        summary = summarize_scores(groups[key])
-        rows.append({"group": key, "count": len(groups[key]), **{k: summary[k] for k in RATE_KEYS}})
+        summary = groups[key].summary()
+        rows.append({"group": key, "count": summary["count"], **{k: summary[k] for k in RATE_KEYS}})
     return rows
+
+
+def _split_plan(dataset: Dataset, cfg: TrainConfig, split: str) -> tuple[list[int], int]:
+    """One pass over programs.jsonl: the split's ids in id order (the rule training used) and
+    the number of programs over the decode budget, keeping nothing else in memory."""
+    seed, fraction, budget = cfg.training.seed, cfg.data.val_fraction, cfg.model.max_decode_steps
+    limit = cfg.data.max_programs
+    marked: list[tuple[int, bool]] = []
+    skipped = 0
+    for record in iter_programs(dataset):
+        if limit is not None and record["id"] >= limit:
+            break
+        if len(record["actions"]) > budget:
+            skipped += 1
+            continue
+        marked.append((record["id"], is_validation(record["source"], seed, fraction)))
+    train, val = assign_split(marked)
+    ids = {"train": train, "val": val}.get(split) or sorted([*train, *val])
+    return ids, skipped
+
+
+def _chunks(dataset: Dataset, ids: list[int], size: int) -> Iterator[list[dict]]:
+    """The records of `ids` (ascending) in chunks of `size`, read in one pass over programs.jsonl."""
+    wanted = set(ids)
+    last = ids[-1] if ids else -1
+    chunk: list[dict] = []
+    for record in iter_programs(dataset):
+        if record["id"] in wanted:
+            chunk.append(record)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if record["id"] >= last:
+            break
+    if chunk:
+        yield chunk
 
 
 def evaluate_checkpoint(
     checkpoint: Path, data_dir: Path | None = None, split: str = "val", beam: int = 1,
     batch_size: int = 256, limit: int | None = None, device: str = "auto", workers: int = 2,
-    progress: Progress | None = None,
+    progress: Progress | None = None, dump: Path | None = None, chunk_size: int = EVAL_CHUNK,
 ) -> EvalReport:
-    """Decode a checkpoint's split and run the decodes on the examples (DESIGN §5 metrics)."""
+    """Decode a checkpoint's split and run the decodes on the examples (DESIGN §5 metrics).
+
+    The split is streamed in chunks of `chunk_size` programs (records, targets, graphs and scores
+    of one chunk at a time), so memory does not grow with the dataset; `dump` gets one JSON line
+    per program, written to a temp file and renamed into place at the end."""
     if split not in SPLITS:
         raise ConfigError(f"--split: {split!r} is not one of {', '.join(SPLITS)}")
     if beam < 1:
         raise ConfigError(f"--beam: the beam width must be at least 1, not {beam}")
     model, cfg, payload = load_model(checkpoint)
-    data = checkpoint_data(cfg, payload, data_dir)
-    ids = split_of(data, split)
+    dataset = checkpoint_dataset(payload, data_dir)
+    ids, skipped = _split_plan(dataset, cfg, split)
     if limit is not None:
         ids = ids[:limit]
     target = resolve_device(device, "--device")
     model.to(target)
     options = DecodeOptions(beam=beam)
-    teacher_forced = teacher_forced_metrics(model, data, ids, target, batch_size)
-    start = time.perf_counter()
-    decoded = decode_ids(model, data, ids, target, batch_size, options, progress)
-    decode_seconds = time.perf_counter() - start
-    records = [data.dataset.programs[i] for i in ids]
-    start = time.perf_counter()
-    with Executor(workers=workers, limits=DECODE_LIMITS) as executor:
-        scores = score_programs(records, [d.source for d in decoded], executor)
-    run_seconds = time.perf_counter() - start
-    summary = summarize_scores(scores)
-
-    metrics = {key: teacher_forced[key] for key in ("loss", "reconstruction_loss", "kl", "semantic_loss")}
+    graphs = dataset.graphs()
+    budget = cfg.model.max_decode_steps
+    losses = dict.fromkeys(("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity",
+                            "exact_match"), 0.0)
+    tally, by_size, by_signature = ScoreTally(), defaultdict(ScoreTally), defaultdict(ScoreTally)
+    counts = dict.fromkeys(("programs", "skipped", "examples", "compiled", "exact", "one_example",
+                            "all_examples"), 0)
+    counts["skipped"] = skipped
+    decode_seconds = run_seconds = 0.0
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(Executor(workers=workers, limits=DECODE_LIMITS))
+        rows_out = stack.enter_context(atomic_file(dump)) if dump is not None else None
+        for records in _chunks(dataset, ids, chunk_size):
+            targets = {}
+            for r in records:
+                try:
+                    targets[r["id"]] = build_targets(r["actions"], budget)
+                except (IllegalAction, ValueError):
+                    counts["skipped"] += 1
+            records = [r for r in records if r["id"] in targets]
+            if not records:
+                continue
+            chunk_ids = [r["id"] for r in records]
+            features = {r["id"]: program_features(dataset, r) for r in records}
+            data = TrainingData(dataset, graphs, targets, features, [], chunk_ids, 0)
+            for key, value in teacher_forced_metrics(model, data, chunk_ids, target, batch_size).items():
+                losses[key] += value * len(chunk_ids)
+            start = time.perf_counter()
+            decoded = decode_ids(model, data, chunk_ids, target, batch_size, options)
+            decode_seconds += time.perf_counter() - start
+            start = time.perf_counter()
+            scores = score_programs(records, [d.source for d in decoded], executor)
+            run_seconds += time.perf_counter() - start
+            tally.add(scores)
+            for record, d, score in zip(records, decoded, scores):
+                by_size[size_bucket(len(record["actions"]))].add([score])
+                by_signature[record["signature"]].add([score])
+                counts["examples"] += len(record["examples"])
+                if rows_out is not None:
+                    row = {"id": record["id"], "signature": record["signature"],
+                           "actions": len(record["actions"]), **score.to_json(),
+                           "log_prob": d.log_prob, "score": d.score}
+                    rows_out.write(json.dumps(row) + "\n")
+            counts["programs"] += len(records)
+            if progress is not None:
+                progress(counts["programs"], len(ids))
+    summary = tally.summary()
+    n = max(1, counts["programs"])
+    metrics = {key: losses[key] / n for key in ("loss", "reconstruction_loss", "kl", "semantic_loss")}
     metrics.update({key: summary[key] for key in RATE_KEYS})
-    metrics["tf_similarity"] = teacher_forced["similarity"]
-    metrics["tf_exact_match"] = teacher_forced["exact_match"]
-    counts = {
-        "programs": len(ids),
-        "skipped": data.skipped,
-        "examples": sum(len(r["examples"]) for r in records),
-        "compiled": sum(s.compiles for s in scores),
-        "exact": sum(s.exact for s in scores),
-        "one_example": sum(s.passed >= 1 for s in scores),
-        "all_examples": sum(0 < len(s.outcomes) == s.passed for s in scores),
-    }
-    by_size: dict[str, list[ProgramScore]] = {}
-    by_signature: dict[str, list[ProgramScore]] = {}
-    rows = []
-    for i, record, d, score in zip(ids, records, decoded, scores):
-        by_size.setdefault(size_bucket(len(record["actions"])), []).append(score)
-        by_signature.setdefault(record["signature"], []).append(score)
-        rows.append({"id": i, "signature": record["signature"], "actions": len(record["actions"]),
-                     **score.to_json(), "log_prob": d.log_prob, "score": d.score})
+    metrics["tf_similarity"] = losses["similarity"] / n
+    metrics["tf_exact_match"] = losses["exact_match"] / n
+    counts.update({
+        "compiled": round(tally.sums["compilation_rate"]), "exact": round(tally.sums["exact_match"]),
+        "one_example": round(tally.sums["one_example_rate"]),
+        "all_examples": round(tally.sums["all_examples_rate"]),
+    })
     size_order = sorted(by_size, key=lambda label: int(label.split("-")[0].rstrip("+")))
-    signature_order = sorted(by_signature, key=lambda s: (-len(by_signature[s]), s))
+    signature_order = sorted(by_signature, key=lambda s: (-by_signature[s].count, s))
     return EvalReport(
         checkpoint=str(checkpoint),
-        data_dir=str(data.dataset.path),
+        data_dir=str(dataset.path),
         split=split,
         decoding={"strategy": "beam" if beam > 1 else "greedy", "beam": beam,
-                  "max_decode_steps": cfg.model.max_decode_steps, "device": str(target)},
+                  "max_decode_steps": budget, "device": str(target)},
         metrics=metrics,
         counts=counts,
         throughput={
             "decode_seconds": decode_seconds,
-            "decode_programs_per_second": len(ids) / decode_seconds if decode_seconds > 0 else 0.0,
+            "decode_programs_per_second": counts["programs"] / decode_seconds if decode_seconds > 0 else 0.0,
             "run_seconds": run_seconds,
         },
         by_size=_breakdown(by_size, size_order),
         by_signature=_breakdown(by_signature, signature_order),
-        programs=rows,
     )

@@ -143,18 +143,30 @@ def score_programs(
     return scores
 
 
+class ScoreTally:
+    """Running sums of the per-program rates, so that a split can be scored chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sums = dict.fromkeys(RATE_KEYS, 0.0)
+
+    def add(self, scores: Sequence[ProgramScore]) -> ScoreTally:
+        """Count `scores` in; returns self."""
+        for s in scores:
+            self.count += 1
+            self.sums["similarity"] += s.similarity
+            self.sums["exact_match"] += s.exact
+            self.sums["compilation_rate"] += s.compiles
+            self.sums["one_example_rate"] += s.passed >= 1
+            self.sums["all_examples_rate"] += 0 < len(s.outcomes) == s.passed
+        return self
+
+    def summary(self) -> dict[str, float]:
+        """The mean of each rate (0.0 with no programs) and `count`."""
+        n = self.count
+        return {**{k: (v / n if n else 0.0) for k, v in self.sums.items()}, "count": n}
+
+
 def summarize_scores(scores: Sequence[ProgramScore]) -> dict[str, float]:
     """Mean similarity and rates over programs (exact, compiling, >= 1 / all examples passed), count."""
-    n = len(scores)
-
-    def mean(values: list[float]) -> float:
-        return sum(values) / n if n else 0.0
-
-    return {
-        "similarity": mean([s.similarity for s in scores]),
-        "exact_match": mean([float(s.exact) for s in scores]),
-        "compilation_rate": mean([float(s.compiles) for s in scores]),
-        "one_example_rate": mean([float(s.passed >= 1) for s in scores]),
-        "all_examples_rate": mean([float(0 < len(s.outcomes) == s.passed) for s in scores]),
-        "count": n,
-    }
+    return ScoreTally().add(scores).summary()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from astae.core.config import ConfigError, TrainConfig
-from astae.core.dataset import Dataset, DatasetError, load_dataset
+from astae.core.dataset import PROGRAMS, Dataset, DatasetError, load_dataset, open_dataset
 from astae.core.derivation import IllegalAction
 from astae.core.model.autoencoder import ModelInputs
 from astae.core.model.semantics import behaviour_features
@@ -30,9 +30,15 @@ def is_validation(source: str, seed: int, val_fraction: float) -> bool:
 
 def split_ids(programs: Sequence[dict], seed: int, val_fraction: float) -> tuple[list[int], list[int]]:
     """(train ids, validation ids) of a dataset's programs; neither side is left empty."""
-    train, val = [], []
-    for p in programs:
-        (val if is_validation(p["source"], seed, val_fraction) else train).append(p["id"])
+    return assign_split((p["id"], is_validation(p["source"], seed, val_fraction)) for p in programs)
+
+
+def assign_split(marked: Iterable[tuple[int, bool]]) -> tuple[list[int], list[int]]:
+    """(train ids, validation ids) from (id, is validation) pairs; neither side is left empty."""
+    train: list[int] = []
+    val: list[int] = []
+    for i, on_validation in marked:
+        (val if on_validation else train).append(i)
     if not val and len(train) > 1:
         val.append(train.pop())
     if not train and len(val) > 1:
@@ -47,7 +53,7 @@ class TrainingData:
     dataset: Dataset
     graphs: object  # GraphStore
     targets: dict[int, ProgramTargets]
-    features: np.ndarray  # [N, F], row = program id
+    features: np.ndarray | dict[int, np.ndarray]  # [N, F] by program id, or id -> [F]
     train_ids: list[int]
     val_ids: list[int]
     skipped: int  # programs longer than the decode budget
@@ -58,15 +64,16 @@ class TrainingData:
         return self.features.shape[1]
 
 
+def program_features(dataset: Dataset, record: dict) -> np.ndarray:
+    """The behaviour features of one program of `dataset` (its probe outputs on the probe inputs)."""
+    inputs = dataset.manifest["probes"].get(record["signature"])
+    if inputs is None or len(inputs) != len(record["probe_outputs"]):
+        raise DatasetError(f"{dataset.path}: program {record['id']} has no matching probe inputs")
+    return behaviour_features(record["probe_outputs"], inputs)
+
+
 def _program_features(dataset: Dataset) -> np.ndarray:
-    probes = dataset.manifest["probes"]
-    rows = []
-    for p in dataset.programs:
-        inputs = probes.get(p["signature"])
-        if inputs is None or len(inputs) != len(p["probe_outputs"]):
-            raise DatasetError(f"{dataset.path}: program {p['id']} has no matching probe inputs")
-        rows.append(behaviour_features(p["probe_outputs"], inputs))
-    return np.stack(rows)
+    return np.stack([program_features(dataset, p) for p in dataset.programs])
 
 
 def prepare_data(
@@ -80,8 +87,13 @@ def prepare_data(
     for p in dataset.programs:
         try:
             targets[p["id"]] = build_targets(p["actions"], max_decode_steps)
-        except (IllegalAction, ValueError):
-            continue
+        except (IllegalAction, ValueError) as e:
+            if len(p["actions"]) > max_decode_steps:
+                continue  # a derivation that fits the budget replays; this one is just too long
+            raise DatasetError(
+                f"{dataset.path / PROGRAMS}:{p['id'] + 1}: field `actions` is not a derivation of the "
+                f"grammar ({e})"
+            ) from None
     skipped = len(dataset.programs) - len(targets)
     if skipped:
         log.warning("%d programs do not fit max_decode_steps=%d and are skipped", skipped, max_decode_steps)
@@ -112,7 +124,7 @@ def make_batch(data: TrainingData, ids: Sequence[int], device: torch.device) -> 
         legal=tensor(t.legal),
         declared_at=tensor(t.declared_at),
         lengths=tensor(t.lengths),
-        features=tensor(data.features[list(ids)]),
+        features=tensor(np.stack([data.features[i] for i in ids])),
     )
 
 
@@ -139,18 +151,29 @@ def batches(ids: Sequence[int], batch_size: int) -> list[list[int]]:
 SPLITS = ("val", "train", "all")
 
 
+def checkpoint_data_dir(payload: dict, data_dir: Path | None = None) -> Path:
+    """The dataset directory a checkpoint trained on, or `data_dir` if given."""
+    if data_dir is not None:
+        return Path(data_dir)
+    recorded = payload.get("dataset", {}).get("path")
+    if not recorded:
+        raise DatasetError("the checkpoint records no dataset; pass --data_dir DIR")
+    if not Path(recorded).is_dir():
+        raise DatasetError(f"{recorded}: the checkpoint's dataset is gone; pass --data_dir DIR")
+    return Path(recorded)
+
+
+def checkpoint_dataset(payload: dict, data_dir: Path | None = None) -> Dataset:
+    """The checkpoint's dataset (or `data_dir`), validated but with its programs not yet read."""
+    return open_dataset(checkpoint_data_dir(payload, data_dir))
+
+
 def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = None) -> TrainingData:
     """The data a checkpoint trained on, with its split recomputed from its config; `data_dir`
     (default: the dataset recorded in the checkpoint) may name another dataset of the same grammar."""
-    if data_dir is None:
-        recorded = payload.get("dataset", {}).get("path")
-        if not recorded:
-            raise DatasetError("the checkpoint records no dataset; pass --data_dir DIR")
-        data_dir = Path(recorded)
-        if not data_dir.is_dir():
-            raise DatasetError(f"{data_dir}: the checkpoint's dataset is gone; pass --data_dir DIR")
     return prepare_data(
-        data_dir, cfg.model.max_decode_steps, cfg.training.seed, cfg.data.val_fraction, cfg.data.max_programs
+        checkpoint_data_dir(payload, data_dir), cfg.model.max_decode_steps, cfg.training.seed,
+        cfg.data.val_fraction, cfg.data.max_programs,
     )
 
 

@@ -13,9 +13,25 @@ DESIGN_KEYS = ("loss", "reconstruction_loss", "kl", "similarity", "exact_match",
                "one_example_rate", "all_examples_rate")
 
 
+class Evaluated:
+    """A report and its dump's rows."""
+
+    def __init__(self, report, rows):
+        self.report, self.programs = report, rows
+
+    def __getattr__(self, name):
+        return getattr(self.report, name)
+
+
+def evaluated(tmp_path, checkpoint, name="dump.jsonl", **kw) -> Evaluated:
+    dump = tmp_path / name
+    report = evaluate_checkpoint(checkpoint, workers=1, dump=dump, **kw)
+    return Evaluated(report, [json.loads(line) for line in dump.read_text().splitlines()])
+
+
 @pytest.fixture(scope="module")
-def report(tiny_run):
-    return evaluate_checkpoint(tiny_run / "best_model.pt", workers=1)
+def report(tiny_run, tmp_path_factory):
+    return evaluated(tmp_path_factory.mktemp("eval"), tiny_run / "best_model.pt")
 
 
 def test_report_has_every_design_metric_and_its_counts_agree_with_the_rows(report):
@@ -35,13 +51,27 @@ def test_report_has_every_design_metric_and_its_counts_agree_with_the_rows(repor
     assert report.throughput["decode_programs_per_second"] > 0
 
 
-def test_the_split_is_the_checkpoints_own(report, tiny_run):
+def test_the_split_is_the_checkpoints_own(report, tiny_run, tmp_path):
     from astae.core.training_data import prepare_data
 
     data = prepare_data(report.data_dir, 100, 42, 0.2)
     assert [r["id"] for r in report.programs] == data.val_ids
-    everything = evaluate_checkpoint(tiny_run / "best_model.pt", split="all", workers=1)
-    assert everything.counts["programs"] == len(data.val_ids) + len(data.train_ids)
+    everything = evaluated(tmp_path, tiny_run / "best_model.pt", split="all")
+    assert [r["id"] for r in everything.programs] == sorted(data.val_ids + data.train_ids)
+    train = evaluated(tmp_path, tiny_run / "best_model.pt", "train.jsonl", split="train", limit=5)
+    assert [r["id"] for r in train.programs] == data.train_ids[:5]
+
+
+def test_chunked_evaluation_equals_one_chunk(report, tiny_run, tmp_path):
+    chunked = evaluated(tmp_path, tiny_run / "best_model.pt", chunk_size=3)
+    assert chunked.metrics == pytest.approx(report.metrics)
+    assert chunked.counts == report.counts and chunked.by_signature == report.by_signature
+    def exact_fields(rows):
+        return [{k: v for k, v in r.items() if k not in ("log_prob", "score")} for r in rows]
+
+    assert exact_fields(chunked.programs) == exact_fields(report.programs)
+    log_probs = [r["log_prob"] for r in report.programs]
+    assert [r["log_prob"] for r in chunked.programs] == pytest.approx(log_probs)
 
 
 def test_breakdowns_cover_every_program_once(report):
@@ -54,12 +84,12 @@ def test_breakdowns_cover_every_program_once(report):
 
 
 def test_json_report_is_plain_data_without_the_rows(report):
-    data = json.loads(json.dumps(report.to_json()))
+    data = json.loads(json.dumps(report.report.to_json()))
     assert "programs" not in data and data["split"] == "val" and data["decoding"]["strategy"] == "greedy"
 
 
-def test_beam_search_evaluation(tiny_run, report):
-    beam = evaluate_checkpoint(tiny_run / "best_model.pt", beam=3, workers=1)
+def test_beam_search_evaluation(tiny_run, report, tmp_path):
+    beam = evaluated(tmp_path, tiny_run / "best_model.pt", beam=3)
     assert beam.decoding == {**report.decoding, "strategy": "beam", "beam": 3}
     assert beam.metrics["compilation_rate"] == 1.0
     for b, g in zip(beam.programs, report.programs):
@@ -88,6 +118,14 @@ def test_a_gone_dataset_asks_for_data_dir_and_data_dir_overrides(tiny_run, tiny_
     shutil.copytree(tiny_dataset, copy)
     report = evaluate_checkpoint(moved, data_dir=copy, limit=3, workers=1)
     assert report.data_dir == str(copy) and report.counts["programs"] == 3
+
+
+def test_a_failed_evaluation_leaves_no_dump(tiny_run, tmp_path):
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("previous\n")
+    with pytest.raises(ConfigError):
+        evaluate_checkpoint(tiny_run / "best_model.pt", split="test", dump=dump)
+    assert dump.read_text() == "previous\n" and list(tmp_path.iterdir()) == [dump]
 
 
 def test_eval_reproduces_the_validation_metrics_training_logged(tiny_run):

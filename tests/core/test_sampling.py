@@ -1,3 +1,4 @@
+import json
 import os
 import time
 
@@ -61,7 +62,9 @@ def test_without_the_dataset_novelty_is_not_measured(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_interpolation_endpoints_decode_to_the_programs_of_an_overfitted_model(overfit_run):
     checkpoint = overfit_run / "final_model.pt"
-    exact = [r for r in evaluate_checkpoint(checkpoint, split="train", workers=1).programs if r["exact"]]
+    evaluate_checkpoint(checkpoint, split="train", workers=1, dump=overfit_run / "train.jsonl")
+    rows = [json.loads(line) for line in (overfit_run / "train.jsonl").read_text().splitlines()]
+    exact = [r for r in rows if r["exact"]]
     assert len(exact) >= 2, "the overfitted model should reconstruct training programs exactly"
     a, b = exact[0], exact[-1]
     report = interpolate(checkpoint, a["id"], b["id"], steps=5, workers=1)
@@ -70,11 +73,12 @@ def test_interpolation_endpoints_decode_to_the_programs_of_an_overfitted_model(o
     assert report.samples[-1].source == b["original"]
 
 
-def test_neighbours_start_with_the_programs_own_decode(tiny_run):
+def test_neighbours_start_with_the_programs_own_decode(tiny_run, tmp_path):
     report = neighbours(tiny_run / "best_model.pt", 3, radius=0.3, n=4, workers=1)
     assert len(report.samples) == 5 and report.samples[0].note == "centre"
-    own = [r for r in evaluate_checkpoint(tiny_run / "best_model.pt", split="all", workers=1).programs
-           if r["id"] == 3][0]
+    evaluate_checkpoint(tiny_run / "best_model.pt", split="all", workers=1, dump=tmp_path / "all.jsonl")
+    own = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()][3]
+    assert own["id"] == 3
     assert report.samples[0].source == own["decoded"]
     assert all("sigma" in s.note for s in report.samples[1:])
     zero = neighbours(tiny_run / "best_model.pt", 3, radius=0.0, n=2, workers=1)
