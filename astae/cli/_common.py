@@ -69,6 +69,18 @@ def output_path(path: Path, flag: str) -> Path:
     return path
 
 
+def output_dir(path: Path, flag: str) -> Path:
+    """Check before any work that directory `path` is one or can be created: neither it nor
+    its nearest existing ancestor is a file (a ConfigError naming `flag` otherwise)."""
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                where = "is a file" if existing == path else f"is under {existing}, a file"
+                raise ConfigError(f"{flag} {path}: {where}, not a directory")
+            break
+    return path
+
+
 def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
@@ -83,15 +95,24 @@ class RateColumn(ProgressColumn):
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar; yields a `progress(done, total)` callback for core code."""
+    """A rich progress bar; yields a `progress(done, total)` callback for core code. The bar
+    appears with the first report, so a command that fails before any work shows only its error."""
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         RateColumn(), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task(description, total=total)
+    bar = Progress(*columns, console=err_console, transient=False)
+    task = None
 
-        def update(done: int, total_: int) -> None:
-            bar.update(task, completed=done, total=total_)
+    def update(done: int, total_: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(description, total=total_ or total)
+        bar.update(task, completed=done, total=total_)
 
+    try:
         yield update
+    finally:
+        if task is not None:
+            bar.stop()

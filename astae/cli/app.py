@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 
 from astae.cli import dataset, evaluate, inspect, sample, train
-from astae.cli._common import console, fail, handle_errors, progress_bar
+from astae.cli._common import console, fail, handle_errors, output_dir, progress_bar
 from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
 from astae.cli.render_model import render_sample_report
-from astae.core.config import GeneratorConfig
-from astae.core.dataset import build_dataset
+from astae.core.config import ConfigError, GeneratorConfig
+from astae.core.dataset import MANIFEST, build_dataset
 from astae.core.quickstart import quickstart_config
 
 QUICKSTART_SAMPLES = 5
@@ -41,10 +41,14 @@ def quickstart(
     ),
 ) -> None:
     """Tiny end-to-end run: build a dataset, train an autoencoder, show how well it reconstructs."""
-    overrides = {"training": {"epochs": epochs}} if epochs else {}
+    overrides = {"training": {"epochs": epochs}} if epochs is not None else {}
     if artifacts_dir is not None:
         overrides["tracking"] = {"artifacts_dir": str(artifacts_dir)}
     cfg = quickstart_config(out, overrides)
+    output_dir(cfg.tracking.artifacts_dir, "--artifacts_dir")  # before the build, not after it
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise ConfigError(f"--out {out}: exists and is not an astae dataset; quickstart replaces only "
+                          "a dataset")
     with progress_bar("building", n) as progress:
         report = build_dataset(out, n, seed=0, cfg=GeneratorConfig(), workers=workers, force=True,
                                progress=progress)

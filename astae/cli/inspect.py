@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from astae.cli._common import console, handle_errors
+from astae.cli._common import USER_ERRORS, console, handle_errors
 from astae.cli.render import (
     render_checkpoint_summary,
     render_dataset_summary,
@@ -14,7 +14,7 @@ from astae.cli.render import (
     render_latent_map,
     render_program,
 )
-from astae.core.dataset import load_dataset
+from astae.core.dataset import PROGRAMS, DatasetError, load_dataset
 from astae.core.inspection import grammar_table, summarize_dataset, view_program
 
 app = typer.Typer(
@@ -36,7 +36,16 @@ def program(
     program_id: int = typer.Argument(..., metavar="ID", help="Program id (line number - 1)."),
 ) -> None:
     """One program: source, typed AST, graph statistics, action sequence and examples."""
-    render_program(console, view_program(load_dataset(path), program_id))
+    ds = load_dataset(path)
+    try:
+        view = view_program(ds, program_id)
+    except USER_ERRORS:
+        raise
+    except ValueError as e:  # IllegalAction, or a derivation that does not complete
+        raise DatasetError(
+            f"{ds.path / PROGRAMS}:{program_id + 1}: field `actions` is not a derivation of the grammar ({e})"
+        ) from None
+    render_program(console, view)
 
 
 @app.command("grammar")

@@ -184,11 +184,11 @@ class TrainProgress(TrainCallbacks):
         self._programs = 0
 
     def __enter__(self) -> TrainProgress:
-        self.progress.__enter__()
-        return self
+        return self  # the bar starts with the first epoch: a run that fails before shows only its error
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+        if self.progress.live.is_started:
+            self.progress.stop()
 
     def notice(self, message: str) -> None:
         self.console.print(f"[yellow]{escape(message)}[/]")
@@ -207,6 +207,8 @@ class TrainProgress(TrainCallbacks):
         self.console.print(kv_table("training", rows))
 
     def epoch_started(self, epoch: int, steps: int) -> None:
+        if not self.progress.live.is_started:
+            self.progress.start()
         if self.task is not None:
             self.progress.remove_task(self.task)
         self._started, self._programs = time.perf_counter(), 0

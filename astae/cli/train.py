@@ -58,10 +58,11 @@ def train_command(
         "tracking.wandb_project": wandb_project, "tracking.wandb_run": wandb_run,
         "tracking.wandb": False if no_wandb else None, "tracking.artifacts_dir": artifacts_dir,
     }
-    from astae.core.checkpoint import load_checkpoint  # the model stack loads only when training
+    from astae.core.checkpoint import load_model  # the model stack loads only when training
     from astae.core.training import train
 
-    checkpoint = load_checkpoint(resume) if resume is not None else None
+    # Loading the model checks that the checkpoint's weights fit its own config.
+    checkpoint = load_model(resume)[2] if resume is not None else None
     base = checkpoint["config"] if checkpoint is not None else None
     cfg = load_config(TrainConfig, config, overrides, assignments, base=base)
     with TrainProgress(console) as progress:

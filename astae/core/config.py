@@ -104,7 +104,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ConfigError(f"`--set {text}`: expected key.path=value")
     try:
         return key.strip(), yaml.safe_load(raw)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # not YAML: validation judges the text
         return key.strip(), raw
 
 
@@ -120,9 +120,13 @@ def read_yaml(path: Path) -> dict:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(f"{path}:{where} invalid YAML: {problem}") from None
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply to read") from None
+    except ValueError as e:  # e.g. an int of more than sys.get_int_max_str_digits() digits
+        raise ConfigError(f"{path}: invalid YAML: {str(e).split(':')[0]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

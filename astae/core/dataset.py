@@ -554,6 +554,8 @@ def open_dataset(path: Path) -> Dataset:
     if not path.is_dir():
         raise DatasetError(f"{path}: no such dataset directory")
     manifest = _read_manifest(path)
+    if (path / PROGRAMS).exists() and not (path / PROGRAMS).is_file():
+        raise DatasetError(f"{path / PROGRAMS}: is a directory, not a file")
     if not (path / PROGRAMS).is_file():
         raise DatasetError(f"{path}: not a dataset (no {PROGRAMS})")
     expected = manifest["counts"]["programs"]

@@ -21,14 +21,12 @@ import torch
 from astae.core.checkpoint import load_model
 from astae.core.config import ConfigError, TrainConfig
 from astae.core.dataset import Dataset, iter_programs
-from astae.core.derivation import IllegalAction
 from astae.core.devices import resolve_device
 from astae.core.executor import ExecutionLimits, Executor
 from astae.core.files import atomic_file
 from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs, summarize_scores
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
-from astae.core.model.targets import build_targets
 from astae.core.training_data import (
     SPLITS,
     TrainingData,
@@ -38,6 +36,7 @@ from astae.core.training_data import (
     is_validation,
     make_batch,
     program_features,
+    program_targets,
 )
 
 # A decoded program's call on one example. Every dataset program ran within the generator's
@@ -207,11 +206,12 @@ def evaluate_checkpoint(
         rows_out = stack.enter_context(atomic_file(dump)) if dump is not None else None
         for records in _chunks(dataset, ids, chunk_size):
             targets = {}
-            for r in records:
-                try:
-                    targets[r["id"]] = build_targets(r["actions"], budget)
-                except (IllegalAction, ValueError):
+            for r in records:  # over-budget programs are not in the plan: None only if corrupt
+                found = program_targets(dataset, r, budget)
+                if found is None:
                     counts["skipped"] += 1
+                else:
+                    targets[r["id"]] = found
             records = [r for r in records if r["id"] in targets]
             if not records:
                 continue

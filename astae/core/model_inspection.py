@@ -21,12 +21,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from astae.core.checkpoint import compatibility_problems, load_model, read_checkpoint
-from astae.core.config import ConfigError
+from astae.core.config import ConfigError, TrainConfig
 from astae.core.dataset import DatasetError
 from astae.core.devices import resolve_device
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
 from astae.core.latent import encode_ids, pca_2d
+from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.plots import save_figure
 from astae.core.tracking import METRICS_FILE, read_metrics
 from astae.core.training_data import SPLITS, checkpoint_data, split_of
@@ -102,16 +103,20 @@ def summarize_checkpoint(path: Path) -> CheckpointSummary:
     dataset = payload.get("dataset") if isinstance(payload.get("dataset"), dict) else {}
     dataset_path = dataset.get("path")
     best_val_loss = payload.get("best_val_loss")
+    if not isinstance(payload["epoch"], int):
+        raise CheckpointError(f"{path}: its `epoch` is not an integer")
+    modules = parameter_counts(payload["model"], path)
+    problems = compatibility_problems(payload) or _weights_problems(payload)
     return CheckpointSummary(
         path=str(path),
         file_bytes=path.stat().st_size,
-        epoch=int(payload["epoch"]),
+        epoch=payload["epoch"],
         step=payload.get("step"),
-        best_val_loss=best_val_loss if best_val_loss is not None and math.isfinite(best_val_loss) else None,
+        best_val_loss=best_val_loss if _finite(best_val_loss) else None,
         config=payload["config"] if isinstance(payload["config"], dict) else {},
         grammar_fingerprint=payload.get("grammar_fingerprint"),
-        problems=compatibility_problems(payload),
-        modules=parameter_counts(payload["model"], path),
+        problems=problems,
+        modules=modules,
         num_features=payload.get("num_features"),
         dataset_path=dataset_path,
         dataset_programs=dataset.get("programs"),
@@ -120,6 +125,24 @@ def summarize_checkpoint(path: Path) -> CheckpointSummary:
         run_dir=payload.get("run_dir"),
         history=training_history(path.parent, payload),
     )
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _weights_problems(payload: dict) -> list[str]:
+    """Why the weights of a checkpoint of this grammar do not load into the model its config
+    describes (empty if they do)."""
+    try:
+        cfg = TrainConfig.model_validate(payload["config"])
+        ASTAutoencoder(cfg.model, int(payload["num_features"])).load_state_dict(payload["model"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        # torch's first line is a heading ("Error(s) in loading state_dict for ...:"); say the first fact.
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        first = next((line for line in lines if not line.endswith(":")), lines[0])
+        return [f"its weights do not fit the model its config describes ({first[:200]})"]
+    return []
 
 
 def parameter_counts(state_dict: dict, path: Path | None = None) -> list[ModuleParameters]:
@@ -154,10 +177,11 @@ def training_history(run_dir: Path, payload: dict) -> TrainingHistory | None:
     if metrics.is_file():
         try:
             records = read_metrics(metrics)
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            note = f"skipped {METRICS_FILE}: {e}"
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+            note = f"skipped {METRICS_FILE}: {str(e)[:200]}"
         else:
-            by_epoch = {r["epoch"]: r for r in records if "epoch" in r and "val/loss" in r}
+            by_epoch = {r["epoch"]: r for r in records
+                        if isinstance(r, dict) and isinstance(r.get("epoch"), int) and "val/loss" in r}
             if by_epoch:
                 epochs = [by_epoch[e] for e in sorted(by_epoch)]
                 evaluated = [r for r in epochs if "val/exact_match" in r]

@@ -72,6 +72,20 @@ def program_features(dataset: Dataset, record: dict) -> np.ndarray:
     return behaviour_features(record["probe_outputs"], inputs)
 
 
+def program_targets(dataset: Dataset, record: dict, max_decode_steps: int) -> ProgramTargets | None:
+    """The decoder targets of one program of `dataset`; None if it is longer than the budget. Actions
+    that do not replay (within the budget every derivation does) are a corrupt record: DatasetError."""
+    try:
+        return build_targets(record["actions"], max_decode_steps)
+    except (IllegalAction, ValueError) as e:
+        if len(record["actions"]) > max_decode_steps:
+            return None
+        raise DatasetError(
+            f"{dataset.path / PROGRAMS}:{record['id'] + 1}: field `actions` is not a derivation of the "
+            f"grammar ({e})"
+        ) from None
+
+
 def _program_features(dataset: Dataset) -> np.ndarray:
     return np.stack([program_features(dataset, p) for p in dataset.programs])
 
@@ -85,15 +99,9 @@ def prepare_data(
         dataset.programs = dataset.programs[:max_programs]
     targets: dict[int, ProgramTargets] = {}
     for p in dataset.programs:
-        try:
-            targets[p["id"]] = build_targets(p["actions"], max_decode_steps)
-        except (IllegalAction, ValueError) as e:
-            if len(p["actions"]) > max_decode_steps:
-                continue  # a derivation that fits the budget replays; this one is just too long
-            raise DatasetError(
-                f"{dataset.path / PROGRAMS}:{p['id'] + 1}: field `actions` is not a derivation of the "
-                f"grammar ({e})"
-            ) from None
+        program = program_targets(dataset, p, max_decode_steps)
+        if program is not None:
+            targets[p["id"]] = program
     skipped = len(dataset.programs) - len(targets)
     if skipped:
         log.warning("%d programs do not fit max_decode_steps=%d and are skipped", skipped, max_decode_steps)

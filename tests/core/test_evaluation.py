@@ -136,3 +136,18 @@ def test_eval_reproduces_the_validation_metrics_training_logged(tiny_run):
     for key in ("loss", "reconstruction_loss", "similarity", "exact_match", "compilation_rate",
                 "one_example_rate", "all_examples_rate"):
         assert report.metrics[key] == pytest.approx(last[f"val/{key}"], abs=1e-4), key
+
+
+def test_a_corrupt_record_in_the_split_is_a_clear_error(tiny_run, tiny_dataset, tmp_path):
+    from astae.core.training_data import prepare_data
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, copy)
+    victim = prepare_data(tiny_dataset, 100, 42, 0.2).val_ids[0]
+    lines = (copy / "programs.jsonl").read_text().splitlines()
+    record = json.loads(lines[victim])
+    record["actions"] = record["actions"][1:] + record["actions"][:1]
+    lines[victim] = json.dumps(record)
+    (copy / "programs.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=f"programs.jsonl:{victim + 1}: field `actions`"):
+        evaluate_checkpoint(tiny_run / "best_model.pt", data_dir=copy, workers=1)
