@@ -24,7 +24,7 @@ from rich.text import Text
 
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
-from astae.core.errors import CheckpointError, GraphStoreError
+from astae.core.errors import CheckpointError, GraphStoreError, WriteError
 from astae.core.language import LanguageError
 
 console = Console()
@@ -53,6 +53,8 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except USER_ERRORS as e:
             raise fail(_escape(str(e))) from None
+        except WriteError as e:  # the machine, not the input: disk full, quota, read-only, permission
+            raise fail(_escape(str(e)), code=1) from None
         except KeyboardInterrupt:
             raise fail("interrupted", code=130) from None
 

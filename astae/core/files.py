@@ -1,29 +1,97 @@
-"""Writing files so that a reader never sees half of one: a temp file beside it, then a rename."""
+"""Writing files so that a reader never sees half of one: a temp file beside it, then a rename.
+
+`atomic_file` writes `.NAME.XXXXXXXX.tmp` in the target's directory, flushes it to the disk and
+renames it over NAME. An error, Ctrl-C or a full disk removes the temp file and leaves the previous
+NAME untouched; an OSError while writing becomes a `WriteError` that names the file and says why.
+Only a process killed outright (SIGKILL, power cut) can leave a temp file behind, never a torn
+NAME; `remove_stale_temp_files` clears such leftovers (training does on resume).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from astae.core.errors import WriteError
+
+
+def _file_mode() -> int:
+    """rw for whoever the umask allows, as `open` would create a file (mkstemp makes 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()  # read once, at import: os.umask is process-wide and not thread-safe
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # what tempfile.mkstemp makes for atomic_file
+
+_REASONS = {
+    errno.ENOSPC: "no space left on device (the disk is full)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for this file system or the file size limit (ulimit -f)",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error (a failing disk?)",
+}
+
+
+def write_error(path: Path, exc: OSError, previous: bool | None = None) -> WriteError:
+    """A WriteError for `exc` raised while writing `path`, saying what the disk said in words and
+    whether a previous version of the file is intact (`previous`; unknown if None)."""
+    path = Path(path)
+    reason = _REASONS.get(exc.errno) or (exc.strerror or str(exc) or type(exc).__name__)
+    message = f"cannot write {path}: {reason}"
+    if previous is not None:
+        message += f"; the previous {path.name} is intact" if previous else f"; no {path.name} was written"
+    error = WriteError(message)
+    error.errno, error.strerror, error.filename = exc.errno, exc.strerror, str(path)
+    return error
+
 
 @contextmanager
 def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a temp file beside `path` for writing; it replaces `path` only if the block succeeds
-    (an error, Ctrl-C or a full disk leave the previous file untouched and no temp file behind)."""
+    (an error, Ctrl-C or a full disk leave the previous file untouched and no temp file behind).
+    Any OSError, in the block or while flushing and renaming, is raised as a `WriteError`."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise write_error(path, e, path.exists()) from None
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # the bytes reach the disk before the rename: no empty file after a crash
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise write_error(path, e, path.exists()) from None
         raise
+
+
+def remove_stale_temp_files(directory: Path) -> list[Path]:
+    """Delete the temp files `atomic_file` left in `directory` when its process was killed
+    mid-write; return them. Only for a directory no other process is writing into."""
+    removed = []
+    for candidate in sorted(Path(directory).glob(".*.tmp")):
+        if _TEMP_NAME.match(candidate.name) and candidate.is_file():
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -18,6 +18,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from astae.core.files import atomic_file, write_error
+
 logger = logging.getLogger(__name__)
 
 WANDB_PROJECT = "AST-Autoencoder"
@@ -113,9 +115,14 @@ class Tracker:
         self.run_dir = Path(run_dir)
         self.metrics_path = self.run_dir / METRICS_FILE
         self.notices: list[str] = []
-        if resume_lines:
-            _trim_torn_tail(self.metrics_path)
-        self._file = self.metrics_path.open("a" if resume_lines else "w", encoding="utf-8")
+        try:
+            if resume_lines:
+                _trim_torn_tail(self.metrics_path)
+            # Unbuffered: each record is one write, so nothing waits in a buffer to be lost (a kill)
+            # or half-flushed later (a full disk).
+            self._file = self.metrics_path.open("ab" if resume_lines else "wb", buffering=0)
+        except OSError as e:
+            raise write_error(self.metrics_path, e) from None
         self._run: Any = None
         self._mode = "disabled"
         self._wandb_run_dir: Path | None = None
@@ -169,11 +176,16 @@ class Tracker:
         return self._mode
 
     def log(self, record: dict[str, float | int], step: int | None = None) -> None:
-        """Append `record` as one JSON line (flushed) and send it to wandb if active."""
+        """Append `record` as one JSON line (written through at once) and send it to wandb if active;
+        a failed write is a `WriteError`."""
         if self._finished:
             raise RuntimeError("Tracker.log called after finish()")
-        self._file.write(json.dumps(record, default=_scalar) + "\n")
-        self._file.flush()
+        line = memoryview((json.dumps(record, default=_scalar) + "\n").encode("utf-8"))
+        try:
+            while line:
+                line = line[self._file.write(line):]
+        except OSError as e:  # a full disk: the lines before are intact, a torn last one is trimmed on resume
+            raise write_error(self.metrics_path, e) from None
         if self._run is not None:
             try:
                 self._run.log(record, step=step)
@@ -239,6 +251,23 @@ def read_metrics(path: Path) -> list[dict]:
                 break
             raise ValueError(f"{path}:{number}: not a JSON record ({exc.msg})") from None
     return records
+
+
+def rewind_metrics(path: Path, epoch: int) -> int:
+    """Drop the records of epochs after `epoch` from a metrics.jsonl (rewritten atomically), so that
+    a run resumed from that epoch's checkpoint reads as one straight run; return how many went.
+    A missing or unreadable file is left alone."""
+    path = Path(path)
+    try:
+        records = read_metrics(path)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return 0
+    kept = [r for r in records if not (isinstance(r, dict) and isinstance(r.get("epoch"), int))
+            or r["epoch"] <= epoch]
+    if len(kept) < len(records):
+        with atomic_file(path) as f:
+            f.writelines(json.dumps(r) + "\n" for r in kept)
+    return len(records) - len(kept)
 
 
 def _trim_torn_tail(path: Path, chunk: int = 1 << 16) -> None:

@@ -12,6 +12,11 @@ ARTIFACTS_DIR/run_YYYYMMDD_HHMMSS/
 
 Resuming from a checkpoint restores weights, optimiser, scheduler, RNG and counters, and keeps
 writing into the checkpoint's run directory: on CPU, N epochs + resume to M equals M straight.
+Resuming also tidies what a killed run left there: temp files of a cut-short write, and
+metrics.jsonl records of epochs after the checkpoint's.
+
+Ctrl-C saves `interrupted_epoch_X.pt` (the last completed epoch); a file that cannot be written
+(a full disk) stops the run with a `WriteError` naming the file and the checkpoint to resume from.
 """
 
 from __future__ import annotations
@@ -29,14 +34,15 @@ import torch
 from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.config import ConfigError, TrainConfig
 from astae.core.devices import resolve_device
+from astae.core.errors import WriteError
 from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, teacher_forced_metrics
 from astae.core.executor import Executor
-from astae.core.files import write_json
+from astae.core.files import remove_stale_temp_files, write_json
 from astae.core.latent import LatentPrior, encode_ids
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
-from astae.core.tracking import Tracker, choose_wandb_mode, read_metrics
+from astae.core.tracking import METRICS_FILE, Tracker, choose_wandb_mode, read_metrics, rewind_metrics
 from astae.core.training_data import TrainingData, epoch_batches, make_batch, prepare_data
 
 EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
@@ -77,7 +83,7 @@ def _new_run_dir(artifacts_dir: Path) -> Path:
 class _Run:
     """The state of one training run; `train` drives it."""
 
-    def __init__(self, cfg: TrainConfig, resume: dict | None, resume_dir: Path | None,
+    def __init__(self, cfg: TrainConfig, resume: dict | None, resume_path: Path | None,
                  callbacks: TrainCallbacks) -> None:
         self.cfg = cfg
         self.cb = callbacks
@@ -100,16 +106,26 @@ class _Run:
         )
         self.epoch, self.step, self.best_val_loss = 0, 0, math.inf
         self.best_eval: dict = {}
+        self.last_saved: Path | None = None  # the newest checkpoint of this run on disk
         if resume is not None:
-            self.model.load_state_dict(resume["model"])
-            self.optimizer.load_state_dict(resume["optimizer"])
-            self.scheduler.load_state_dict(resume["scheduler"])
+            try:
+                self.model.load_state_dict(resume["model"])
+                self.optimizer.load_state_dict(resume["optimizer"])
+                self.scheduler.load_state_dict(resume["scheduler"])
+            except (RuntimeError, ValueError, KeyError) as e:
+                lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+                first = next((ln for ln in lines if not ln.endswith(":")), type(e).__name__)
+                raise ConfigError(
+                    f"{resume_path}: a resumed run keeps the model it was trained with; the config's "
+                    f"model does not fit its weights ({first[:200]})"
+                ) from None
             self.scheduler.lr_lambdas[0] = _lr_lambda(cfg, self.steps_per_epoch)
             torch.set_rng_state(resume["rng"]["torch"])
             self.epoch, self.step = resume["epoch"], resume["step"]
             self.best_val_loss = resume["best_val_loss"]
             self.best_eval = resume.get("best_eval", {})
-            self.run_dir = resume_dir
+            self.run_dir = Path(resume_path).parent
+            self.last_saved = Path(resume_path)
         else:
             self.run_dir = _new_run_dir(cfg.tracking.artifacts_dir)
         self.snapshot = copy.deepcopy(self.payload())  # the last completed epoch, saved on Ctrl-C
@@ -197,7 +213,9 @@ class _Run:
 
     def save(self, name: str, payload: dict | None = None) -> Path:
         """Write a checkpoint into the run directory."""
-        return save_checkpoint(self.run_dir / name, payload if payload is not None else self.payload())
+        payload = payload if payload is not None else self.payload()
+        self.last_saved = save_checkpoint(self.run_dir / name, payload)
+        return self.last_saved
 
     def dump_validation(self, scored: list) -> None:
         """validation_epoch_X.json: per-program originals, decodes and outcomes."""
@@ -216,8 +234,9 @@ def train(
     cb = callbacks or TrainCallbacks()
     if resume is not None and checkpoint is None:
         checkpoint = load_checkpoint(resume)
-    run = _Run(cfg, checkpoint, Path(resume).parent if resume is not None else None, cb)
+    run = _Run(cfg, checkpoint, Path(resume) if resume is not None else None, cb)
     t = cfg.training
+    notices = _tidy_resumed_run(run) if checkpoint is not None else []
     if checkpoint is None:
         write_json(run.run_dir / "config.json", cfg.model_dump(mode="json"))
     choice = choose_wandb_mode(cfg.tracking.wandb)
@@ -225,39 +244,72 @@ def train(
         run.run_dir, cfg.model_dump(mode="json"), choice=choice, project=cfg.tracking.wandb_project,
         run_name=cfg.tracking.wandb_run, wandb_dir=Path(cfg.tracking.artifacts_dir),
     )
-    for message in [choice.notice, *tracker.notices]:
-        if message:
-            cb.notice(message)
-    cb.run_started(RunInfo(
-        run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
-        sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, tracker.mode,
-    ))
-    result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)
-    try:
-        with Executor(workers=t.eval_workers, limits=DECODE_LIMITS) as executor:
-            while run.epoch < t.epochs:
-                record = {"epoch": run.epoch + 1, **run.train_epoch(tracker)}
-                run.epoch += 1
-                evaluate = run.epoch % t.eval_interval == 0 or run.epoch == t.epochs
-                val, scored = run.validate(executor, evaluate)
-                record.update(val)
-                record["lr"] = run.scheduler.get_last_lr()[0]
-                _finish_epoch(run, record, scored, tracker)
-                result.final, result.epochs_done = record, run.epoch
-                if scored is not None:
-                    result.examples = [{"id": i, **score.to_json()} for i, score in scored[:EXAMPLES_SHOWN]]
-    except KeyboardInterrupt:
-        result.interrupted = True
-        result.checkpoint = run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)
-        tracker.finish()
-        return result
-    _save_with_prior(run, run.run_dir / "best_model.pt")
-    run.save("final_model.pt", {**run.payload(), "latent_prior": _latent_prior(run, run.model)})
-    tracker.summary({k: v for k, v in result.final.items() if k.startswith("val/")})
-    tracker.finish()
+    with tracker:  # closes metrics.jsonl and the wandb run however training ends
+        for message in [*notices, choice.notice, *tracker.notices]:
+            if message:
+                cb.notice(message)
+        cb.run_started(RunInfo(
+            run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
+            sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, tracker.mode,
+        ))
+        result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)
+        try:
+            _run_epochs(run, tracker, result)
+            _save_with_prior(run, run.run_dir / "best_model.pt")
+            run.save("final_model.pt", {**run.payload(), "latent_prior": _latent_prior(run, run.model)})
+        except KeyboardInterrupt:
+            result.interrupted = True
+            result.checkpoint = run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)
+            return result
+        except WriteError as e:
+            raise _stopped(run, e) from None
+        tracker.summary({k: v for k, v in result.final.items() if k.startswith("val/")})
     result.best_val_loss, result.best_eval = run.best_val_loss, run.best_eval
     result.checkpoint = run.run_dir / "final_model.pt"
     return result
+
+
+def _run_epochs(run: _Run, tracker: Tracker, result: TrainResult) -> None:
+    """The epochs still to do: train, validate, save; `result` follows the last one."""
+    t = run.cfg.training
+    with Executor(workers=t.eval_workers, limits=DECODE_LIMITS) as executor:
+        while run.epoch < t.epochs:
+            record = {"epoch": run.epoch + 1, **run.train_epoch(tracker)}
+            run.epoch += 1
+            evaluate = run.epoch % t.eval_interval == 0 or run.epoch == t.epochs
+            val, scored = run.validate(executor, evaluate)
+            record.update(val)
+            record["lr"] = run.scheduler.get_last_lr()[0]
+            _finish_epoch(run, record, scored, tracker)
+            result.final, result.epochs_done = record, run.epoch
+            if scored is not None:
+                result.examples = [{"id": i, **score.to_json()} for i, score in scored[:EXAMPLES_SHOWN]]
+
+
+def _tidy_resumed_run(run: _Run) -> list[str]:
+    """Clear what a killed run left in the folder a resumed run continues: temp files of a write cut
+    short, and metrics.jsonl records of epochs after the checkpoint's. Returns notices."""
+    notices = []
+    removed = remove_stale_temp_files(run.run_dir)
+    if removed:
+        notices.append(f"removed {len(removed)} temp file(s) left by a write that was cut short: "
+                       + ", ".join(p.name for p in removed))
+    dropped = rewind_metrics(run.run_dir / METRICS_FILE, run.epoch)
+    if dropped:
+        notices.append(f"{METRICS_FILE}: dropped {dropped} records logged after epoch {run.epoch}, "
+                       "the checkpoint's (they are logged again)")
+    return notices
+
+
+def _stopped(run: _Run, error: WriteError) -> WriteError:
+    """`error` plus where training stopped and how to go on."""
+    if run.last_saved is not None:
+        hint = f"fix that, then resume with: astae train --resume {run.last_saved}"
+    else:
+        hint = "no checkpoint of this run was written"
+    stopped = WriteError(f"{error}; training stopped ({hint})")
+    stopped.errno, stopped.strerror, stopped.filename = error.errno, error.strerror, error.filename
+    return stopped
 
 
 def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker) -> None:
