@@ -49,7 +49,8 @@ def render_eval_report(console: Console, report: EvalReport) -> None:
         ("programs", f"{c['programs']:,} ({c['examples']:,} examples)"
                      + (f"; {c['skipped']} over the decode budget, not evaluated" if c["skipped"] else "")),
         ("decoding", f"{strategy} on {d['device']}, {d['max_decode_steps']} actions at most"),
-        ("decode time", f"{t['decode_seconds']:.1f} s ({t['decode_programs_per_second']:,.0f} programs/s)"),
+        ("model time", f"{t['decode_seconds']:.1f} s ({t['decode_programs_per_second']:,.0f} programs/s: "
+                       "encoding, teacher-forced loss, decoding)"),
         ("run time", f"{t['run_seconds']:.1f} s (decodes run on the examples)"),
     ]))
     table = Table(title="metrics", title_justify="left")

@@ -51,20 +51,38 @@ Progress = Callable[[int, int], None]
 
 
 @torch.no_grad()
+def measure_ids(
+    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device, batch_size: int,
+    options: DecodeOptions | None = None, progress: Progress | None = None,
+) -> tuple[dict[str, float], list[Decoded]]:
+    """Teacher-forced loss sums over the programs `ids` (keys of LOSS_KEYS; similarity and exact
+    match are teacher-forced argmax accuracy and exact match, z = mu), and, if `options` are given,
+    their decodes from the same mean codes (each batch is encoded once for both)."""
+    model.eval()
+    totals = dict.fromkeys(LOSS_KEYS, 0.0)
+    cfg = model.cfg
+    decoded: list[Decoded] = []
+    for chunk in batches(ids, batch_size):
+        batch = make_batch(data, chunk, device)
+        mu, logvar = model.encode(batch.graph)
+        out = model.loss(batch, mu, logvar)
+        per_program = out.reconstruction + cfg.kl_weight * out.kl + cfg.semantic_weight * out.semantic
+        totals["loss"] += per_program.sum().item()
+        for key, value in out.totals().items():
+            totals[key] += value
+        if options is not None:
+            decoded.extend(options.run(model.decoder, mu, cfg.max_decode_steps))
+            if progress is not None:
+                progress(len(decoded), len(ids))
+    return totals, decoded
+
+
 def teacher_forced_metrics(
     model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device, batch_size: int
 ) -> dict[str, float]:
     """Mean per-program loss, reconstruction loss, KL and semantic loss, plus teacher-forced
     argmax similarity (action accuracy) and exact match, with z = mu."""
-    model.eval()
-    totals = dict.fromkeys(LOSS_KEYS, 0.0)
-    cfg = model.cfg
-    for chunk in batches(ids, batch_size):
-        out = model(make_batch(data, chunk, device))
-        per_program = out.reconstruction + cfg.kl_weight * out.kl + cfg.semantic_weight * out.semantic
-        totals["loss"] += per_program.sum().item()
-        for key, value in out.totals().items():
-            totals[key] += value
+    totals, _ = measure_ids(model, data, ids, device, batch_size)
     return {k: v / max(1, len(ids)) for k, v in totals.items()}
 
 
@@ -218,11 +236,11 @@ def evaluate_checkpoint(
             chunk_ids = [r["id"] for r in records]
             features = {r["id"]: program_features(dataset, r) for r in records}
             data = TrainingData(dataset, graphs, targets, features, [], chunk_ids, 0)
-            for key, value in teacher_forced_metrics(model, data, chunk_ids, target, batch_size).items():
-                losses[key] += value * len(chunk_ids)
             start = time.perf_counter()
-            decoded = decode_ids(model, data, chunk_ids, target, batch_size, options)
+            sums, decoded = measure_ids(model, data, chunk_ids, target, batch_size, options)
             decode_seconds += time.perf_counter() - start
+            for key, value in sums.items():
+                losses[key] += value
             start = time.perf_counter()
             scores = score_programs(records, [d.source for d in decoded], executor)
             run_seconds += time.perf_counter() - start

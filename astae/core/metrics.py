@@ -49,6 +49,16 @@ def source_tokens(source: str) -> list[str]:
 
 def levenshtein(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
     """Edit distance (insert, delete, substitute, each cost 1); one row of min(len) memory."""
+    # A shared prefix or suffix never needs an edit: a decode and its original often share the
+    # signature line and the return, so trimming them shrinks the quadratic part.
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    a, b = a[start:end_a], b[start:end_b]
     if len(a) < len(b):
         a, b = b, a
     previous = list(range(len(b) + 1))

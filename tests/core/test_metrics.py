@@ -223,3 +223,25 @@ def test_score_to_json_round_trips_through_json(scores):
 def test_score_programs_rejects_a_length_mismatch(executor):
     with pytest.raises(ValueError, match="1 records but 0 decoded"):
         score_programs(RECORDS[:1], [], executor)
+
+
+def test_levenshtein_with_shared_prefixes_and_suffixes_matches_the_plain_definition():
+    import random
+
+    def plain(a, b):
+        rows = [list(range(len(b) + 1))]
+        for i, x in enumerate(a, 1):
+            row = [i]
+            for j, y in enumerate(b, 1):
+                row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y)))
+            rows.append(row)
+        return rows[-1][-1]
+
+    rng = random.Random(0)
+    for _ in range(300):
+        core = [rng.choice("abc") for _ in range(rng.randint(0, 6))]
+        a = list("xyz") + core + [rng.choice("abc") for _ in range(rng.randint(0, 4))] + list("zz")
+        b = list("xyz") + [rng.choice("abc") for _ in range(rng.randint(0, 5))] + core + list("zz")
+        assert levenshtein(a, b) == plain(a, b)
+        cut = a[: rng.randint(0, len(a))]
+        assert levenshtein(cut, b) == plain(cut, b)

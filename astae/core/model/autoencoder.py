@@ -91,7 +91,12 @@ class ASTAutoencoder(nn.Module):
 
     def forward(self, batch: ModelInputs, kl_scale: float = 1.0) -> LossOutput:
         """The loss of a batch; `kl_scale` in [0, 1] is the KL warm-up factor."""
-        mu, logvar = self.encode(batch.graph)
+        return self.loss(batch, *self.encode(batch.graph), kl_scale=kl_scale)
+
+    def loss(
+        self, batch: ModelInputs, mu: torch.Tensor, logvar: torch.Tensor, kl_scale: float = 1.0
+    ) -> LossOutput:
+        """The loss of a batch whose graphs encode to (mu, logvar)."""
         z = self.latent(mu, logvar)
         logits = self.decoder(z, batch.previous, batch.parents, batch.symbols, batch.declared_at, batch.legal)
         steps = torch.arange(batch.actions.shape[1], device=z.device)
