@@ -77,7 +77,7 @@ def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.T
             memory = memory.clone()
             memory[0, MAX_PARAMS + state.num_locals] = out[0]
         state.apply(action)
-    features = torch.from_numpy(data.features[[i]])
+    features = torch.from_numpy(data.features[i][None])
     semantic = torch.nn.functional.binary_cross_entropy_with_logits(
         model.semantic_head(z), features, reduction="sum"
     )

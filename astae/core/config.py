@@ -185,6 +185,10 @@ class DataConfig(_Strict):
         0.2, gt=0.0, lt=1.0, description="Share of programs held out for validation."
     )
     max_programs: int | None = Field(None, ge=2, description="Use only the first N programs (quick runs).")
+    cache_programs: int = Field(
+        20_000, ge=1, description="Programs whose decoder targets and features stay in memory (the rest "
+        "are recomputed when needed): bounds memory however large the dataset."
+    )
 
 
 class ModelConfig(_Strict):

@@ -95,7 +95,7 @@ class _Run:
             raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
         d = cfg.data
         self.data: TrainingData = prepare_data(
-            d.data_dir, cfg.model.max_decode_steps, t.seed, d.val_fraction, d.max_programs
+            d.data_dir, cfg.model.max_decode_steps, t.seed, d.val_fraction, d.max_programs, d.cache_programs
         )
         torch.manual_seed(t.seed)
         self.model = ASTAutoencoder(cfg.model, self.data.num_features).to(self.device)

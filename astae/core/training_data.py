@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,12 @@ import numpy as np
 import torch
 
 from astae.core.config import ConfigError, TrainConfig
-from astae.core.dataset import PROGRAMS, Dataset, DatasetError, load_dataset, open_dataset
+from astae.core.dataset import PROGRAMS, Dataset, DatasetError, open_dataset
 from astae.core.derivation import IllegalAction
 from astae.core.model.autoencoder import ModelInputs
 from astae.core.model.semantics import behaviour_features
 from astae.core.model.targets import ProgramTargets, build_targets, collate_targets
+from astae.core.records import ProgramRecords
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +48,69 @@ def assign_split(marked: Iterable[tuple[int, bool]]) -> tuple[list[int], list[in
     return train, val
 
 
+class ProgramCache:
+    """Decoder targets and behaviour features of a dataset's programs, computed from their records
+    on demand and kept for the `capacity` most recently used programs (memory stays bounded
+    however large the dataset; a dataset that fits is computed once)."""
+
+    def __init__(self, dataset: Dataset, max_decode_steps: int, capacity: int) -> None:
+        self.dataset = dataset
+        self.max_decode_steps = max_decode_steps
+        self.capacity = capacity
+        self.entries: OrderedDict[int, tuple[ProgramTargets, np.ndarray]] = OrderedDict()
+        self.targets = _CacheView(self, 0)
+        self.features = _CacheView(self, 1)
+
+    def compute(self, record: dict) -> tuple[ProgramTargets, np.ndarray] | None:
+        """A program's (targets, features); None if it is over the decode budget."""
+        targets = program_targets(self.dataset, record, self.max_decode_steps)
+        if targets is None:
+            return None
+        return targets, program_features(self.dataset, record)
+
+    def keep(self, i: int, entry: tuple[ProgramTargets, np.ndarray]) -> None:
+        """Remember program i's entry, forgetting the least recently used beyond capacity."""
+        self.entries[i] = entry
+        self.entries.move_to_end(i)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+    def get(self, i: int) -> tuple[ProgramTargets, np.ndarray]:
+        """Program i's (targets, features)."""
+        entry = self.entries.get(i)
+        if entry is None:
+            entry = self.compute(self.dataset.programs[i])
+            if entry is None:
+                raise KeyError(f"program {i} is over the decode budget")
+            self.keep(i, entry)
+        else:
+            self.entries.move_to_end(i)
+        return entry
+
+
+class _CacheView:
+    """`cache.targets[i]` / `cache.features[i]`."""
+
+    def __init__(self, cache: ProgramCache, part: int) -> None:
+        self.cache, self.part = cache, part
+
+    def __getitem__(self, i: int):
+        return self.cache.get(int(i))[self.part]
+
+
 @dataclass
 class TrainingData:
-    """Targets and features of every usable program of a dataset, with its split."""
+    """A dataset ready for the model: its split, and its programs' targets and features (by id)."""
 
     dataset: Dataset
     graphs: object  # GraphStore
-    targets: dict[int, ProgramTargets]
-    features: np.ndarray | dict[int, np.ndarray]  # [N, F] by program id, or id -> [F]
+    targets: object  # targets[id] -> ProgramTargets (a dict, or a ProgramCache view)
+    features: object  # features[id] -> [F] (an array, a dict, or a ProgramCache view)
     train_ids: list[int]
     val_ids: list[int]
     skipped: int  # programs longer than the decode budget
-
-    @property
-    def num_features(self) -> int:
-        """Width of the behaviour-feature vector."""
-        return self.features.shape[1]
+    lengths: np.ndarray | None = None  # actions per program id (for length-bucketed batches)
+    num_features: int = 0  # width of the behaviour-feature vector
 
 
 def program_features(dataset: Dataset, record: dict) -> np.ndarray:
@@ -86,33 +135,44 @@ def program_targets(dataset: Dataset, record: dict, max_decode_steps: int) -> Pr
         ) from None
 
 
-def _program_features(dataset: Dataset) -> np.ndarray:
-    return np.stack([program_features(dataset, p) for p in dataset.programs])
-
-
 def prepare_data(
-    data_dir: Path, max_decode_steps: int, seed: int, val_fraction: float, max_programs: int | None = None
+    data_dir: Path, max_decode_steps: int, seed: int, val_fraction: float, max_programs: int | None = None,
+    cache_programs: int = 20_000,
 ) -> TrainingData:
-    """Load a dataset and precompute what training needs; programs over the budget are skipped."""
-    dataset = load_dataset(data_dir)
-    if max_programs is not None:
-        dataset.programs = dataset.programs[:max_programs]
-    targets: dict[int, ProgramTargets] = {}
-    for p in dataset.programs:
-        program = program_targets(dataset, p, max_decode_steps)
-        if program is not None:
-            targets[p["id"]] = program
-    skipped = len(dataset.programs) - len(targets)
+    """Open a dataset for training: one pass validates every program (records, actions, probe
+    outputs) and splits them; records are then read on demand, and targets and features are kept
+    for `cache_programs` programs, so memory does not grow with the dataset. Programs over the
+    decode budget are skipped."""
+    dataset = open_dataset(data_dir)
+    cache = ProgramCache(dataset, max_decode_steps, cache_programs)
+    lengths: list[int] = []
+    marked: list[tuple[int, bool]] = []
+    widths: set[int] = set()
+
+    def note(record: dict) -> None:
+        lengths.append(len(record["actions"]))
+        entry = cache.compute(record)
+        if entry is None:
+            return
+        widths.add(entry[1].shape[0])
+        if len(cache.entries) < cache.capacity:
+            cache.keep(record["id"], entry)
+        marked.append((record["id"], is_validation(record["source"], seed, val_fraction)))
+
+    dataset.programs = ProgramRecords(dataset, max_programs, note)
+    skipped = len(lengths) - len(marked)
     if skipped:
         log.warning("%d programs do not fit max_decode_steps=%d and are skipped", skipped, max_decode_steps)
-    usable = [p for p in dataset.programs if p["id"] in targets]
-    if len(usable) < 2:
+    if len(marked) < 2:
         raise DatasetError(
             f"{data_dir}: fewer than 2 programs fit max_decode_steps={max_decode_steps}; raise it"
         )
-    train_ids, val_ids = split_ids(usable, seed, val_fraction)
+    if len(widths) != 1:
+        raise DatasetError(f"{data_dir}: behaviour features of different widths {sorted(widths)}")
+    train_ids, val_ids = assign_split(marked)
     return TrainingData(
-        dataset, dataset.graphs(), targets, _program_features(dataset), train_ids, val_ids, skipped
+        dataset, dataset.graphs(), cache.targets, cache.features, train_ids, val_ids, skipped,
+        np.asarray(lengths, dtype=np.int32), widths.pop(),
     )
 
 
@@ -145,9 +205,13 @@ def epoch_batches(data: TrainingData, batch_size: int, rng: np.random.Generator,
     pool = batch_size * pool_batches
     out: list[list[int]] = []
     for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool], key=lambda i: data.targets[i].length)
+        chunk = sorted(order[start : start + pool], key=lambda i: _length(data, i))
         out.extend(batches(chunk, batch_size))
     return [out[k] for k in rng.permutation(len(out))]
+
+
+def _length(data: TrainingData, i: int) -> int:
+    return int(data.lengths[i]) if data.lengths is not None else data.targets[i].length
 
 
 def batches(ids: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -181,7 +245,7 @@ def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = Non
     (default: the dataset recorded in the checkpoint) may name another dataset of the same grammar."""
     return prepare_data(
         checkpoint_data_dir(payload, data_dir), cfg.model.max_decode_steps, cfg.training.seed,
-        cfg.data.val_fraction, cfg.data.max_programs,
+        cfg.data.val_fraction, cfg.data.max_programs, cfg.data.cache_programs,
     )
 
 

@@ -1,0 +1,81 @@
+"""A dataset's `programs.jsonl` as a sequence read on demand, so that memory does not grow with it.
+
+`ProgramRecords` validates the file in one pass (as `load_dataset` does) and keeps only where each
+line starts (8 bytes per program); `records[i]` seeks to line i and parses it again. Iterating
+streams the file. Training and evaluation use it instead of holding every record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from astae.core.dataset import PROGRAMS, Dataset, DatasetError, _json_record, _record_problem
+
+
+class ProgramRecords(Sequence):
+    """The records of a dataset's programs.jsonl (the first `limit` if given), read on demand."""
+
+    def __init__(self, dataset: Dataset, limit: int | None = None,
+                 on_record: Callable[[dict], None] | None = None) -> None:
+        self.file = dataset.path / PROGRAMS
+        offsets: list[int] = []
+        position = 0
+        try:
+            with open(self.file, "rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    if limit is not None and lineno > limit:
+                        break
+                    record = self._validated(raw, lineno, len(offsets))
+                    offsets.append(position)
+                    position += len(raw)
+                    if on_record is not None:
+                        on_record(record)
+        except FileNotFoundError:
+            raise DatasetError(f"{dataset.path}: not a dataset (no {PROGRAMS})") from None
+        except OSError as e:
+            raise DatasetError(f"{self.file}: unreadable ({e.strerror or e})") from None
+        expected = dataset.manifest["counts"]["programs"]
+        if not offsets:
+            raise DatasetError(f"{self.file}: the dataset is empty")
+        if limit is None and len(offsets) != expected:
+            raise DatasetError(f"{self.file}: {len(offsets)} programs, the manifest says {expected}")
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+
+    def _validated(self, raw: bytes, lineno: int, expected_id: int) -> dict:
+        where = f"{self.file}:{lineno}"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DatasetError(f"{where}: not UTF-8 ({e.reason})") from None
+        record = _json_record(text, where)
+        if not isinstance(record, dict):
+            raise DatasetError(f"{where}: expected a JSON object")
+        problem = _record_problem(record)
+        if problem is not None:
+            raise DatasetError(f"{where}: {problem}")
+        if record["id"] != expected_id:
+            raise DatasetError(f"{where}: id {record['id']} where {expected_id} was expected")
+        return record
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"program {i} out of range for {n} programs")
+        with open(self.file, "rb") as f:
+            f.seek(int(self.offsets[i]))
+            return json.loads(f.readline())
+
+    def __iter__(self) -> Iterator[dict]:
+        with open(self.file, "rb") as f:
+            for _ in range(len(self)):
+                yield json.loads(f.readline())
