@@ -8,6 +8,7 @@ DIR/graphs/           DGL graph shards, graph i <-> program i
 
 A dataset is written into a hidden staging directory beside DIR and renamed into
 place when complete, so a failed or interrupted build never leaves half a dataset.
+A build split over several machines (`--shard I/N`, `dataset merge`) is `astae.core.shards`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import struct
 import tempfile
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,27 +198,46 @@ def _run_chunk_until_done(pool: SandboxPool, payload: tuple, first: ChunkResult 
     return result
 
 
-def _generated(
-    pool: SandboxPool, cfg: GeneratorConfig, seed: int, selection: _Selection,
-    progress: Progress | None,
-) -> Iterator[Candidate]:
-    """Kept candidates in chunk order; workers run ahead on later chunks meanwhile."""
+def generate_chunks(
+    pool: SandboxPool, cfg: GeneratorConfig, seed: int, chunks: Iterable[int]
+) -> Generator[ChunkResult, None, None]:
+    """The results of chunks `chunks` (indices), in that order; workers run ahead on later chunks."""
     cfg_data = cfg.model_dump()
-    next_chunk = 0
-    while selection.kept < selection.n:
-        payloads = ((cfg_data, seed, c, frozenset()) for c in itertools.count(next_chunk))
+    todo: Iterator[int] = iter(chunks)
+    while True:
+        submitted: deque[int] = deque()  # chunk indices handed to the pool, oldest first
+        results = pool.imap(generate_chunk, _payloads(cfg_data, seed, todo, submitted))
         failed: tuple | None = None
-        for result in pool.imap(generate_chunk, payloads):
-            payload = (cfg_data, seed, next_chunk, frozenset())
-            next_chunk += 1
-            if isinstance(result, TaskFailure):
-                failed = (payload, result)
-                break  # abandon the stream, retry this chunk alone, then resume after it
+        try:
+            for result in results:
+                chunk = submitted.popleft()
+                if isinstance(result, TaskFailure):
+                    failed = ((cfg_data, seed, chunk, frozenset()), result)
+                    break  # abandon the stream, retry this chunk alone, then resume after it
+                yield result
+        finally:
+            results.close()
+        if failed is None:
+            return
+        yield _run_chunk_until_done(pool, *failed)
+        todo = itertools.chain(submitted, todo)  # the chunks run ahead were abandoned with the stream
+
+
+def _payloads(cfg_data: dict, seed: int, chunks: Iterator[int], submitted: deque[int]) -> Iterator[tuple]:
+    for chunk in chunks:
+        submitted.append(chunk)
+        yield (cfg_data, seed, chunk, frozenset())
+
+
+def _admit_all(
+    results: Generator[ChunkResult, None, None], selection: _Selection, progress: Progress | None
+) -> Iterator[Candidate]:
+    """The candidates `selection` keeps from chunk results in order, until it is full."""
+    with contextlib.closing(results):
+        for result in results:
             yield from _admit(result, selection, progress)
             if selection.kept >= selection.n:
-                break
-        if failed is not None:
-            yield from _admit(_run_chunk_until_done(pool, *failed), selection, progress)
+                return
 
 
 def _admit(result: ChunkResult, selection: _Selection, progress: Progress | None) -> Iterator[Candidate]:
@@ -250,7 +270,7 @@ def build_dataset(
     importer.start()
     with staged_directory(out, force) as stage, SandboxPool(workers, _limits(cfg)) as pool:
         manifest = _base_manifest(cfg, seed, "generated")
-        stream = _generated(pool, cfg, seed, selection, progress)
+        stream = _admit_all(generate_chunks(pool, cfg, seed, itertools.count()), selection, progress)
         # The manifest's counts are finalised after the stream is consumed.
         count, _ = _write_dataset(stage, stream, manifest, cfg.shard_size)
         _patch_counts(stage, selection)
@@ -439,6 +459,11 @@ def _read_manifest(path: Path) -> dict:
     manifest = _json_record(text, str(file))
     if not isinstance(manifest, dict):
         raise DatasetError(f"{file}: the manifest must be a JSON object")
+    if manifest.get("kind") == "shard":
+        raise DatasetError(
+            f"{path}: a dataset shard (`dataset build --shard`), not a dataset; join all the shards "
+            "with `astae dataset merge`"
+        )
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise DatasetError(

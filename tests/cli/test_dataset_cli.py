@@ -146,3 +146,49 @@ def test_python_dash_m_astae_runs_the_cli():
     )
     assert proc.returncode == 0
     assert "dataset" in proc.stdout and "inspect" in proc.stdout
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("3/3", "--shard 3/3: the shard index must be 0..2"),
+    ("0/0", "--shard 0/0: the number of shards must be at least 1"),
+    ("x", "--shard x: expected I/N"),
+])
+def test_build_with_a_bad_shard_spec_exits_2(tmp_path, spec, message):
+    result = run("dataset", "build", "--out", tmp_path / "d", "--n", 5, "--shard", spec)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_margin_without_shard_exits_2(tmp_path):
+    result = run("dataset", "build", "--out", tmp_path / "d", "--n", 5, "--margin", 1.5)
+    assert result.exit_code == 2
+    assert "--margin applies only with --shard" in result.output
+
+
+def test_sharded_build_merged_equals_a_single_build(tmp_path):
+    common = ("--n", 40, "--seed", 5, "--set", "chunk_size=32")
+    single = run("dataset", "build", "--out", tmp_path / "single", *common)
+    assert single.exit_code == 0, single.output
+    for i in (0, 1):
+        shard = run("dataset", "build", "--out", tmp_path / f"s{i}", *common, "--shard", f"{i}/2")
+        assert shard.exit_code == 0, shard.output
+        assert "shard written" in shard.output and "dataset merge" in shard.output
+    merged = run("dataset", "merge", tmp_path / "s1", tmp_path / "s0", "--out", tmp_path / "merged")
+    assert merged.exit_code == 0, merged.output
+    assert "dataset written" in merged.output and "from 2 shards" in merged.output
+    for name in (PROGRAMS, "manifest.json"):
+        assert (tmp_path / "single" / name).read_bytes() == (tmp_path / "merged" / name).read_bytes()
+
+
+def test_merge_of_shards_of_different_seeds_exits_2(tmp_path):
+    from astae.core.shards import build_shard
+    from tests.conftest import TINY
+
+    build_shard(tmp_path / "a", 2, 0, (0, 2), TINY)
+    build_shard(tmp_path / "b", 2, 1, (1, 2), TINY)
+    result = run("dataset", "merge", tmp_path / "a", tmp_path / "b", "--out", tmp_path / "merged")
+    assert result.exit_code == 2
+    assert "different seeds (0 and 1)" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "merged").exists()
