@@ -30,7 +30,9 @@ from pathlib import Path
 
 from astae.core import astgraph
 from astae.core.config import GeneratorConfig
+from astae.core.errors import WriteError
 from astae.core.executor import ExecutionLimits, SandboxPool, TaskFailure
+from astae.core.files import write_error
 from astae.core.generator import Candidate, ChunkResult, generate_chunk, import_task, probe_inputs
 from astae.core.grammar import GRAMMAR, all_signatures
 from astae.core.language import LanguageError, Program, parse_functions
@@ -69,7 +71,8 @@ class BuildReport:
 
 @contextlib.contextmanager
 def staged_directory(out: Path, force: bool) -> Iterator[Path]:
-    """Yield an empty staging directory that replaces `out` only if the block succeeds."""
+    """Yield an empty staging directory that replaces `out` only if the block succeeds; a failed
+    write (a full disk) is a WriteError naming `out`, and the staging directory is removed."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DatasetError(f"{out}: exists and is not a directory")
@@ -77,7 +80,11 @@ def staged_directory(out: Path, force: bool) -> Iterator[Path]:
         raise DatasetError(f"{out}: already exists; pass --force to replace it")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        _remove_abandoned_stages(out)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it 0700; a dataset is an ordinary directory
     except OSError as e:
         raise DatasetError(f"{out}: cannot create the output directory ({e.strerror})") from None
     try:
@@ -89,9 +96,25 @@ def staged_directory(out: Path, force: bool) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(stage, out)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise write_error(out, e, out.exists()) from None
         raise
+
+
+def _remove_abandoned_stages(out: Path) -> None:
+    """Delete the staging directories of builds of `out` whose process is gone (killed builds)."""
+    for stage in out.parent.glob(f".{out.name}.partial-*-*"):
+        pid = stage.name.removeprefix(f".{out.name}.partial-").split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(stage, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def _record(i: int, c: Candidate) -> dict:

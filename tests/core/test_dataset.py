@@ -198,3 +198,36 @@ def test_load_dataset_names_what_is_wrong(tmp_path, tiny_dataset, mutate, fragme
     with pytest.raises(DatasetError, match=None) as e:
         load_dataset(target)
     assert fragment in str(e.value)
+
+
+def test_a_killed_builds_staging_directory_is_removed_by_the_next_build(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    probe = [sys.executable, "-c", "import os; print(os.getpid())"]
+    dead = subprocess.run(probe, capture_output=True, text=True)
+    pid = int(dead.stdout)
+    abandoned = tmp_path / f".data.partial-{pid}-abcd1234"
+    abandoned.mkdir()
+    (abandoned / "programs.jsonl").write_text("half\n")
+    alive = tmp_path / f".data.partial-{os.getppid()}-efgh5678"
+    alive.mkdir()
+    build_dataset(tmp_path / "data", 5, seed=1, cfg=TINY, workers=1)
+    assert not abandoned.exists() and alive.exists()
+    assert oct((tmp_path / "data").stat().st_mode & 0o777) != oct(0o700)
+
+
+def test_a_full_disk_during_a_build_is_a_write_error_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    from astae.core import dataset as dataset_module
+    from astae.core.errors import WriteError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dataset_module, "_patch_counts", full)
+    with pytest.raises(WriteError, match="cannot write .*data: no space left"):
+        build_dataset(tmp_path / "data", 5, seed=1, cfg=TINY, workers=1)
+    assert list(tmp_path.iterdir()) == []
