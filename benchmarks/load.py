@@ -101,7 +101,7 @@ def eval_phase(root: Path, sizes: list[int], checkpoint: Path) -> dict:
     return rows
 
 
-def poison_phase(root: Path, n: int) -> dict:
+def poison_phase(root: Path, n: int, every: int = 100) -> dict:
     from astae.core.dataset import iter_programs, open_dataset
     from astae.core.evaluation import DECODE_LIMITS
     from astae.core.executor import Executor
@@ -111,7 +111,7 @@ def poison_phase(root: Path, n: int) -> dict:
     wanted = {r["id"] for r in rows}
     records = {r["id"]: r for r in iter_programs(open_dataset(root / f"n{n}")) if r["id"] in wanted}
     decoded = [r["decoded"] for r in rows]
-    poisoned = set(range(0, len(rows), 100))
+    poisoned = set(range(0, len(rows), every)) if every else set()
     for k, i in enumerate(sorted(poisoned)):
         decoded[i] = POISON[k % len(POISON)]
     start = time.perf_counter()
@@ -120,6 +120,7 @@ def poison_phase(root: Path, n: int) -> dict:
     seconds = time.perf_counter() - start
     clock = {"timeout", "memory"}
     same = differ = 0
+    changed = []
     for i, (row, score) in enumerate(zip(rows, scores)):
         if i in poisoned:
             continue
@@ -130,11 +131,15 @@ def poison_phase(root: Path, n: int) -> dict:
             equal = before == after
         same += equal
         differ += not equal
+        if not equal:
+            changed.append({"id": row["id"], "clean": before, "poisoned": after, "decoded": row["decoded"]})
     hostile = [scores[i].outcomes for i in sorted(poisoned)]
     contained = sum(all(o != "ok" for o in outcome) for outcome in hostile)
     result = {"programs": len(rows), "poisoned": len(poisoned), "poisoned_contained": contained,
-              "others_same": same, "others_differ": differ, "seconds": seconds}
-    print(f"poison {n:,} programs, {len(poisoned)} hostile ({contained} contained): "
+              "others_same": same, "others_differ": differ, "changed": changed[:50],
+              "seconds": seconds}
+    label = "poison" if every else "control"
+    print(f"{label} {n:,} programs, {len(poisoned)} hostile ({contained} contained): "
           f"{same:,} others unchanged, {differ} changed; {seconds:.0f} s", flush=True)
     return result
 
@@ -145,11 +150,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--phases", nargs="+", default=["build", "eval", "poison"])
     parser.add_argument("--checkpoint", type=Path)
+    parser.add_argument("--control", action="store_true",
+                        help="also rerun the poison phase's decodes unpoisoned: how many outcomes the clock "
+                        "alone changes between two runs")
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     previous = RESULTS / "load.json"
     result = json.loads(previous.read_text()) if previous.is_file() else {}
-    result = {k: v for k, v in result.items() if k in ("build", "eval", "poison", "checkpoint")}
+    result = {k: v for k, v in result.items() if k in ("build", "eval", "poison", "control", "checkpoint")}
     sizes = sorted(args.sizes)
     if "build" in args.phases:
         result["build"] = build_phase(args.root, sizes)
@@ -159,6 +167,8 @@ def main() -> None:
         result["eval"] = eval_phase(args.root, sizes, checkpoint)
     if "poison" in args.phases:
         result["poison"] = poison_phase(args.root, sizes[-1])
+        if args.control:
+            result["control"] = poison_phase(args.root, sizes[-1], every=0)
     for phase in ("build", "eval"):
         rows = result.get(phase)
         if rows:

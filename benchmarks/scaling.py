@@ -1,0 +1,106 @@
+"""Cost curves: build, train-epoch and eval time and peak memory as the dataset grows.
+
+Run with `uv run python benchmarks/scaling.py --root DIR [--sizes 10000 50000 200000]`; prints a
+table and writes `benchmarks/results/scaling.json` and `docs/img/scaling.png`. Each step runs the
+real command as a subprocess and records its wall time and the peak resident memory of its own
+process (`wait4`):
+
+- `astae dataset build --out ROOT/nSIZE --n SIZE --seed 0 --workers 2` (reused if ROOT/nSIZE
+  already holds a dataset of that size: then only the later steps are measured);
+- `astae train --data_dir ROOT/nSIZE --epochs 1 --eval_interval 2` (one epoch, teacher-forced
+  validation only; the default config otherwise);
+- `astae eval CKPT --data_dir ROOT/nSIZE --split all` with the 1-epoch model of the smallest size.
+
+Targets (issue 6): time per program at the largest size within 1.25x of the smallest; memory flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from _report import write_result
+from load import ASTAE, ROOT, measured
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+STEPS = ("build", "train_epoch", "eval")
+
+
+def dataset_size(path: Path) -> int | None:
+    """Programs in a complete dataset at `path`, or None."""
+    try:
+        return json.loads((path / "manifest.json").read_text())["counts"]["programs"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def run_sizes(root: Path, sizes: list[int]) -> dict:
+    rows: dict = {}
+    checkpoint = None
+    for n in sizes:
+        data = root / f"n{n}"
+        row: dict = {}
+        if dataset_size(data) != n:
+            row["build"] = measured([*ASTAE, "dataset", "build", "--out", str(data), "--n", str(n),
+                                     "--seed", "0", "--workers", "2", "--force"], root / f"build_{n}.log")
+        runs = root / f"runs_{n}"
+        row["train_epoch"] = measured([*ASTAE, "train", "--data_dir", str(data), "--epochs", "1",
+                                       "--eval_interval", "2", "--no_wandb", "--artifacts_dir", str(runs)],
+                                      root / f"train_{n}.log")
+        if checkpoint is None:
+            checkpoint = sorted(runs.glob("run_*/final_model.pt"))[-1]
+        row["eval"] = measured([*ASTAE, "eval", str(checkpoint), "--data_dir", str(data), "--split", "all"],
+                               root / f"eval_{n}.log")
+        rows[n] = row
+        cells = "  ".join(f"{k} {v['seconds']:7.1f} s {v['peak_rss_mib']:6.0f} MiB" for k, v in row.items())
+        print(f"{n:>8,}  {cells}", flush=True)
+    return rows
+
+
+def plot(rows: dict, out: Path) -> None:
+    fig = Figure(figsize=(10, 4))
+    FigureCanvasAgg(fig)
+    per_program, memory = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    sizes = sorted(rows, key=int)
+    for step in STEPS:
+        have = [n for n in sizes if step in rows[n]]
+        if not have:
+            continue
+        xs = [int(n) for n in have]
+        per_program.plot(xs, [rows[n][step]["seconds"] / int(n) * 1000 for n in have], marker="o", label=step)
+        memory.plot(xs, [rows[n][step]["peak_rss_mib"] for n in have], marker="o", label=step)
+    per_program.set(xscale="log", xlabel="programs", ylabel="ms per program", title="time per program")
+    memory.set(xscale="log", xlabel="programs", ylabel="MiB", title="peak resident memory")
+    for ax in (per_program, memory):
+        ax.legend()
+        ax.set_ylim(bottom=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True, help="where datasets and runs are kept")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
+    args = parser.parse_args()
+    args.root.mkdir(parents=True, exist_ok=True)
+    sizes = sorted(args.sizes)
+    rows = run_sizes(args.root, sizes)
+    summary = {}
+    for step in STEPS:
+        have = [n for n in sizes if step in rows[n]]
+        if len(have) >= 2:
+            small, large = have[0], have[-1]
+            per = (rows[large][step]["seconds"] / large) / (rows[small][step]["seconds"] / small)
+            mem = rows[large][step]["peak_rss_mib"] / rows[small][step]["peak_rss_mib"]
+            summary[step] = {"time_per_program_ratio": per, "peak_rss_ratio": mem}
+            print(f"{step:12} time per program {large:,} / {small:,}: {per:.2f}x (target <= 1.25x); "
+                  f"peak RSS {mem:.2f}x")
+    plot(rows, ROOT / "docs" / "img" / "scaling.png")
+    write_result("scaling", {"sizes": sizes, "rows": rows, "summary": summary})
+
+
+if __name__ == "__main__":
+    main()
