@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from astae.cli._common import console, fail, handle_errors
 from astae.cli.render import TrainProgress, render_train_result
 from astae.core.config import TrainConfig, load_config
+from astae.core.reporting import TrainCallbacks
 
 
 def train_command(
@@ -59,14 +61,24 @@ def train_command(
         "tracking.wandb": False if no_wandb else None, "tracking.artifacts_dir": artifacts_dir,
     }
     from astae.core.checkpoint import load_model  # the model stack loads only when training
+    from astae.core.distributed import Cluster, MainFailed, PeerLost
     from astae.core.training import train
 
     # Loading the model checks that the checkpoint's weights fit its own config.
     checkpoint = load_model(resume)[2] if resume is not None else None
     base = checkpoint["config"] if checkpoint is not None else None
     cfg = load_config(TrainConfig, config, overrides, assignments, base=base)
-    with TrainProgress(console) as progress:
-        result = train(cfg, resume=resume, callbacks=progress, checkpoint=checkpoint)
+    main = Cluster.from_env().is_main  # under torchrun only rank 0 talks to the terminal
+    progress = TrainProgress(console) if main else contextlib.nullcontext(TrainCallbacks())
+    try:
+        with progress as callbacks:
+            result = train(cfg, resume=resume, callbacks=callbacks, checkpoint=checkpoint)
+    except MainFailed:
+        raise typer.Exit(1) from None  # rank 0 failed and said why
+    except PeerLost as e:  # another process died: every survivor says so, rank 0 where it saved
+        raise fail(str(e).replace("[", r"\["), code=1) from None
+    if not main:
+        raise typer.Exit(130 if result.interrupted else 0)
     render_train_result(console, result)
     if result.interrupted:
         raise fail(f"interrupted; resume with: astae train --resume {result.checkpoint}", code=130)

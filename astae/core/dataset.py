@@ -542,28 +542,35 @@ def _record_problem(record: dict) -> str | None:
     return None
 
 
+def parse_record_line(raw: bytes, file: Path, lineno: int, expected_id: int) -> dict:
+    """One line of programs.jsonl as a validated record; anything wrong is a DatasetError naming
+    `file:lineno`."""
+    where = f"{file}:{lineno}"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{where}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    record = _json_record(text, where)
+    if not isinstance(record, dict):
+        raise DatasetError(f"{where}: expected a JSON object")
+    problem = _record_problem(record)
+    if problem is not None:
+        raise DatasetError(f"{where}: {problem}")
+    if record["id"] != expected_id:
+        raise DatasetError(f"{where}: id {record['id']} where {expected_id} was expected")
+    return record
+
+
 def _iter_records(path: Path) -> Iterator[dict]:
     """The validated records of `path`/programs.jsonl, one at a time."""
     file = path / PROGRAMS
-    expected_id = 0
     try:
-        with open(file, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                record = _json_record(line, f"{file}:{lineno}")
-                if not isinstance(record, dict):
-                    raise DatasetError(f"{file}:{lineno}: expected a JSON object")
-                problem = _record_problem(record)
-                if problem is not None:
-                    raise DatasetError(f"{file}:{lineno}: {problem}")
-                if record["id"] != expected_id:
-                    raise DatasetError(
-                        f"{file}:{lineno}: id {record['id']} where {expected_id} was expected"
-                    )
-                expected_id += 1
-                yield record
+        with open(file, "rb") as f:
+            for expected_id, raw in enumerate(f):
+                yield parse_record_line(raw, file, expected_id + 1, expected_id)
     except FileNotFoundError:
         raise DatasetError(f"{path}: not a dataset (no {PROGRAMS})") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise DatasetError(f"{file}: unreadable ({e})") from None
 
 

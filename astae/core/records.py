@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from astae.core.dataset import PROGRAMS, Dataset, DatasetError, _json_record, _record_problem
+from astae.core.dataset import PROGRAMS, Dataset, DatasetError, parse_record_line
 
 
 class ProgramRecords(Sequence):
@@ -28,7 +28,7 @@ class ProgramRecords(Sequence):
                 for lineno, raw in enumerate(f, 1):
                     if limit is not None and lineno > limit:
                         break
-                    record = self._validated(raw, lineno, len(offsets))
+                    record = parse_record_line(raw, self.file, lineno, len(offsets))
                     offsets.append(position)
                     position += len(raw)
                     if on_record is not None:
@@ -43,22 +43,6 @@ class ProgramRecords(Sequence):
         if limit is None and len(offsets) != expected:
             raise DatasetError(f"{self.file}: {len(offsets)} programs, the manifest says {expected}")
         self.offsets = np.asarray(offsets, dtype=np.int64)
-
-    def _validated(self, raw: bytes, lineno: int, expected_id: int) -> dict:
-        where = f"{self.file}:{lineno}"
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise DatasetError(f"{where}: not UTF-8 ({e.reason})") from None
-        record = _json_record(text, where)
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: expected a JSON object")
-        problem = _record_problem(record)
-        if problem is not None:
-            raise DatasetError(f"{where}: {problem}")
-        if record["id"] != expected_id:
-            raise DatasetError(f"{where}: id {record['id']} where {expected_id} was expected")
-        return record
 
     def __len__(self) -> int:
         return len(self.offsets)

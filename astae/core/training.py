@@ -17,6 +17,11 @@ metrics.jsonl records of epochs after the checkpoint's.
 
 Ctrl-C saves `interrupted_epoch_X.pt` (the last completed epoch); a file that cannot be written
 (a full disk) stops the run with a `WriteError` naming the file and the checkpoint to resume from.
+
+Under torchrun the same loop runs on every process (astae/core/distributed.py): the model is
+wrapped in DistributedDataParallel, each rank trains on its share of every global batch and
+validates on its share of the validation split, metrics are summed over ranks, and only rank 0
+writes files and talks to wandb.
 """
 
 from __future__ import annotations
@@ -31,15 +36,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from astae.core import distributed
 from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.config import ConfigError, TrainConfig
 from astae.core.devices import resolve_device
+from astae.core.distributed import Cluster
 from astae.core.errors import WriteError
-from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, teacher_forced_metrics
+from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, measure_ids
 from astae.core.executor import Executor
 from astae.core.files import remove_stale_temp_files, write_json
 from astae.core.latent import LatentPrior, encode_ids
-from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
+from astae.core.metrics import summarize_scores
+from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import METRICS_FILE, Tracker, choose_wandb_mode, read_metrics, rewind_metrics
@@ -81,16 +89,15 @@ def _new_run_dir(artifacts_dir: Path) -> Path:
 
 
 class _Run:
-    """The state of one training run; `train` drives it."""
+    """The state of one training run (of this rank, under torchrun); `train` drives it."""
 
     def __init__(self, cfg: TrainConfig, resume: dict | None, resume_path: Path | None,
-                 callbacks: TrainCallbacks) -> None:
+                 callbacks: TrainCallbacks, cluster: Cluster, device: torch.device) -> None:
         self.cfg = cfg
         self.cb = callbacks
+        self.cluster = cluster
+        self.device = device
         t = cfg.training
-        if t.threads:
-            torch.set_num_threads(t.threads)
-        self.device = resolve_device(t.device)
         if cfg.data.data_dir is None:
             raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
         d = cfg.data
@@ -107,28 +114,37 @@ class _Run:
         self.epoch, self.step, self.best_val_loss = 0, 0, math.inf
         self.best_eval: dict = {}
         self.last_saved: Path | None = None  # the newest checkpoint of this run on disk
+        self.run_dir: Path | None = None  # set by `train` (rank 0 makes it, the others are told)
         if resume is not None:
-            try:
-                self.model.load_state_dict(resume["model"])
-                self.optimizer.load_state_dict(resume["optimizer"])
-                self.scheduler.load_state_dict(resume["scheduler"])
-            except (RuntimeError, ValueError, KeyError) as e:
-                lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-                first = next((ln for ln in lines if not ln.endswith(":")), type(e).__name__)
-                raise ConfigError(
-                    f"{resume_path}: a resumed run keeps the model it was trained with; the config's "
-                    f"model does not fit its weights ({first[:200]})"
-                ) from None
-            self.scheduler.lr_lambdas[0] = _lr_lambda(cfg, self.steps_per_epoch)
-            torch.set_rng_state(resume["rng"]["torch"])
-            self.epoch, self.step = resume["epoch"], resume["step"]
-            self.best_val_loss = resume["best_val_loss"]
-            self.best_eval = resume.get("best_eval", {})
-            self.run_dir = Path(resume_path).parent
-            self.last_saved = Path(resume_path)
-        else:
-            self.run_dir = _new_run_dir(cfg.tracking.artifacts_dir)
+            self._restore(resume, Path(resume_path))
+        # What runs the training steps: the model itself, or its DDP wrapper under torchrun (every
+        # parameter is used in every step, so DDP need not look for unused ones).
+        self.net: torch.nn.Module = self.model
+        if cluster.distributed:
+            ids = [device.index] if device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.snapshot = copy.deepcopy(self.payload())  # the last completed epoch, saved on Ctrl-C
+
+    def _restore(self, resume: dict, resume_path: Path) -> None:
+        """Continue from a checkpoint's weights, optimiser, scheduler, RNG and counters."""
+        try:
+            self.model.load_state_dict(resume["model"])
+            self.optimizer.load_state_dict(resume["optimizer"])
+            self.scheduler.load_state_dict(resume["scheduler"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+            first = next((ln for ln in lines if not ln.endswith(":")), type(e).__name__)
+            raise ConfigError(
+                f"{resume_path}: a resumed run keeps the model it was trained with; the config's "
+                f"model does not fit its weights ({first[:200]})"
+            ) from None
+        self.scheduler.lr_lambdas[0] = _lr_lambda(self.cfg, self.steps_per_epoch)
+        torch.set_rng_state(resume["rng"]["torch"])
+        self.epoch, self.step = resume["epoch"], resume["step"]
+        self.best_val_loss = resume["best_val_loss"]
+        self.best_eval = resume.get("best_eval", {})
+        self.run_dir = resume_path.parent
+        self.last_saved = resume_path
 
     def payload(self) -> dict:
         """Everything a checkpoint holds about the run's current state."""
@@ -152,49 +168,68 @@ class _Run:
         warmup = self.cfg.model.kl_warmup_epochs * self.steps_per_epoch
         return 1.0 if warmup == 0 else min(1.0, self.step / warmup)
 
-    def train_epoch(self, tracker: Tracker) -> dict:
-        """One pass over the training split; returns the epoch's train/ metrics."""
+    def share_loss(self, ids: list[int]) -> tuple[torch.Tensor, LossOutput | None, int]:
+        """`share_loss` of this rank for the global batch `ids`, through the DDP wrapper."""
+        return share_loss(self.net, self.data, ids, self.cluster, self.device, self.kl_scale())
+
+    def train_epoch(self, tracker: Tracker | _Silent) -> dict:
+        """One pass over the training split; returns the epoch's train/ metrics (over all ranks)."""
         t = self.cfg.training
         rng = np.random.default_rng([t.seed, self.epoch])
-        self.model.train()
+        if self.cluster.distributed:
+            distributed.seed_rank(t.seed, self.epoch, self.cluster)
+        self.net.train()
         window: deque = deque(maxlen=t.log_interval)
         sums = dict.fromkeys(LOSS_KEYS, 0.0)
-        chunks = epoch_batches(self.data, t.batch_size, rng)
+        chunks = epoch_batches(self.data, t.batch_size, rng)  # global batches, the same on every rank
         self.cb.epoch_started(self.epoch + 1, len(chunks))
         for batch_idx, ids in enumerate(chunks):
-            out = self.model(make_batch(self.data, ids, self.device), kl_scale=self.kl_scale())
+            weighted, out, mine = self.share_loss(ids)
             self.optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
+            weighted.backward()
             if t.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             self.step += 1
             n = len(ids)
-            loss, similarity = out.loss.item(), out.accuracy.mean().item()
-            sums["loss"] += loss * n
-            for key, value in out.totals().items():
-                sums[key] += value
-            window.append((loss, similarity))
+            loss = similarity = 0.0
+            if out is not None:
+                loss, similarity = out.loss.item(), out.accuracy.mean().item()
+                sums["loss"] += loss * mine
+                for key, value in out.totals().items():
+                    sums[key] += value
+            # This rank's part of the global batch's mean loss and similarity (all of it on one process).
+            window.append((loss * (mine / n), similarity * (mine / n)))
             self.cb.step_done(loss, n)
             if self.step % t.log_interval == 0:
+                means = distributed.all_sum(self.cluster, {
+                    "loss": sum(w[0] for w in window) / len(window),
+                    "similarity": sum(w[1] for w in window) / len(window),
+                })
                 record = {
-                    "train/step_loss": sum(w[0] for w in window) / len(window),
-                    "train/step_similarity": sum(w[1] for w in window) / len(window),
+                    "train/step_loss": means["loss"],
+                    "train/step_similarity": means["similarity"],
                     "step": self.step,
                     "train/step_batch_idx": batch_idx,
                     "epoch": self.epoch + 1,
                 }
                 tracker.log(record, step=self.step)
                 self.cb.step_logged(record)
+        sums = distributed.all_sum(self.cluster, sums)
         total = len(self.data.train_ids)
         return {f"train/{k}": v / total for k, v in sums.items()}
 
     def validate(self, executor: Executor, evaluate: bool) -> tuple[dict, list | None]:
-        """val/ metrics: teacher-forced always; greedy decodes run on the examples if `evaluate`."""
+        """val/ metrics: teacher-forced always; greedy decodes run on the examples if `evaluate`.
+        Under torchrun each rank measures and decodes its share; the results are combined."""
         t = self.cfg.training
         ids = self.data.val_ids
-        metrics = teacher_forced_metrics(self.model, self.data, ids, self.device, t.batch_size)
+        sums, _ = measure_ids(
+            self.model, self.data, distributed.share(ids, self.cluster), self.device, t.batch_size
+        )
+        sums = distributed.all_sum(self.cluster, sums)
+        metrics = {k: v / max(1, len(ids)) for k, v in sums.items()}
         record = {f"val/{k}": v for k, v in metrics.items() if k not in ("similarity", "exact_match")}
         record["val/tf_similarity"] = metrics["similarity"]
         record["val/tf_exact_match"] = metrics["exact_match"]
@@ -204,17 +239,24 @@ class _Run:
         self.cb.evaluating(len(decode_ids))
         start = time.perf_counter()
         summary, scores = evaluate_decodes(
-            self.model, self.data, decode_ids, self.device, executor, max(t.batch_size, 128)
+            self.model, self.data, distributed.share(decode_ids, self.cluster), self.device, executor,
+            max(t.batch_size, 128),
         )
+        if self.cluster.distributed:
+            scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
+            summary = summarize_scores(scores)
         record.update({f"val/{k}": v for k, v in summary.items() if k != "count"})
         record["val/decoded_programs"] = summary["count"]
         record["val/decode_seconds"] = time.perf_counter() - start
         return record, list(zip(decode_ids, scores))
 
     def save(self, name: str, payload: dict | None = None) -> Path:
-        """Write a checkpoint into the run directory."""
+        """Write a checkpoint into the run directory (rank 0 only; the others write nothing)."""
+        path = self.run_dir / name
+        if not self.cluster.is_main:
+            return path
         payload = payload if payload is not None else self.payload()
-        self.last_saved = save_checkpoint(self.run_dir / name, payload)
+        self.last_saved = save_checkpoint(path, payload)
         return self.last_saved
 
     def dump_validation(self, scored: list) -> None:
@@ -224,52 +266,138 @@ class _Run:
         write_json(path, {"epoch": self.epoch, "programs": rows})
 
 
+def share_loss(
+    net: torch.nn.Module, data: TrainingData, ids: list[int], cluster: Cluster, device: torch.device,
+    kl_scale: float = 1.0,
+) -> tuple[torch.Tensor, LossOutput | None, int]:
+    """The loss to back-propagate for this rank's share of the global batch `ids`, the share's
+    output (None if it is empty) and its size. On several ranks the loss is weighted by the share's
+    part of the batch, so that DDP's average over ranks is the global batch's mean loss; a rank
+    left without programs (a last batch smaller than the world) still joins the gradient
+    all-reduce, with weight 0. On one process: the batch's loss, unchanged."""
+    mine = distributed.share(ids, cluster)
+    if not mine:
+        out = net(make_batch(data, ids[:1], device), kl_scale=kl_scale)
+        return out.loss * 0.0, None, 0
+    out = net(make_batch(data, mine, device), kl_scale=kl_scale)
+    if not cluster.distributed:
+        return out.loss, out, len(mine)
+    return out.loss * distributed.share_weight(len(mine), len(ids), cluster), out, len(mine)
+
+
+class _Silent:
+    """The tracker of ranks other than 0: rank 0 alone writes metrics.jsonl and talks to wandb."""
+
+    mode = "disabled"
+    notices: list[str] = []
+
+    def log(self, record: dict, step: int | None = None) -> None:
+        """Nothing: rank 0 logs the (already reduced) record."""
+
+    def summary(self, values: dict) -> None:
+        """Nothing."""
+
+    def __enter__(self) -> _Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def train(
     cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None,
     checkpoint: dict | None = None,
 ) -> TrainResult:
     """Train an autoencoder as `cfg` says (continuing `resume` if given); return where it went.
+    Under torchrun every process calls this; they train one model together (distributed.py).
 
     `checkpoint`: the already loaded contents of `resume`, if the caller has read it."""
-    cb = callbacks or TrainCallbacks()
     if resume is not None and checkpoint is None:
         checkpoint = load_checkpoint(resume)
-    run = _Run(cfg, checkpoint, Path(resume) if resume is not None else None, cb)
+    cluster = Cluster.from_env()
     t = cfg.training
-    notices = _tidy_resumed_run(run) if checkpoint is not None else []
-    if checkpoint is None:
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    device = distributed.rank_device(cluster, resolve_device(t.device))
+    try:
+        with distributed.process_group(cluster, device) as cluster:
+            cb = (callbacks or TrainCallbacks()) if cluster.is_main else TrainCallbacks()
+            run = _Run(cfg, checkpoint, Path(resume) if resume is not None else None, cb, cluster, device)
+            try:
+                opened = distributed.on_main(cluster, lambda: _open_run(run, resumed=checkpoint is not None))
+                tracker, notices = opened if opened is not None else (_Silent(), [])
+                run.run_dir = Path(distributed.broadcast(cluster, str(run.run_dir)))
+                with tracker:  # closes metrics.jsonl and the wandb run however training ends
+                    result = _train(run, tracker, notices)
+                if result.interrupted:  # the other ranks may be gone: leave without a closing barrier
+                    raise _Interrupted(result)
+                return result
+            finally:
+                run.net = run.model  # the DDP wrapper goes before its process group (distributed.py)
+    except _Interrupted as stop:
+        return stop.result
+
+
+class _Interrupted(Exception):
+    """Carries an interrupted run's result out of its process group."""
+
+    def __init__(self, result: TrainResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
+
+
+def _open_run(run: _Run, resumed: bool) -> tuple[Tracker, list[str]]:
+    """On rank 0: the run folder (made, or tidied when resumed), config.json and the tracker."""
+    cfg = run.cfg
+    notices = _tidy_resumed_run(run) if resumed else []
+    if not resumed:
+        run.run_dir = _new_run_dir(cfg.tracking.artifacts_dir)
         write_json(run.run_dir / "config.json", cfg.model_dump(mode="json"))
     choice = choose_wandb_mode(cfg.tracking.wandb)
     tracker = Tracker(
         run.run_dir, cfg.model_dump(mode="json"), choice=choice, project=cfg.tracking.wandb_project,
         run_name=cfg.tracking.wandb_run, wandb_dir=Path(cfg.tracking.artifacts_dir),
     )
-    with tracker:  # closes metrics.jsonl and the wandb run however training ends
-        for message in [*notices, choice.notice, *tracker.notices]:
-            if message:
-                cb.notice(message)
-        cb.run_started(RunInfo(
-            run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
-            sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, tracker.mode,
-        ))
-        result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)
-        try:
-            _run_epochs(run, tracker, result)
+    return tracker, [*notices, choice.notice, *tracker.notices]
+
+
+def _train(run: _Run, tracker: Tracker | _Silent, notices: list[str]) -> TrainResult:
+    """Run the epochs and the final saves; Ctrl-C saves the last completed epoch."""
+    cb, t, cluster = run.cb, run.cfg.training, run.cluster
+    if cluster.distributed:
+        notices.append(f"distributed: {cluster.world_size} processes ({run.device.type}); each trains on "
+                       f"1/{cluster.world_size} of every batch of {t.batch_size}")
+    for message in notices:
+        if message:
+            cb.notice(message)
+    cb.run_started(RunInfo(
+        run.run_dir, str(run.device), len(run.data.train_ids), len(run.data.val_ids), run.data.skipped,
+        sum(p.numel() for p in run.model.parameters()), run.epoch, t.epochs, tracker.mode,
+    ))
+    result = TrainResult(run.run_dir, run.epoch, run.best_val_loss, best_eval=run.best_eval)
+    try:
+        _run_epochs(run, tracker, result)
+        distributed.check_replicas(cluster, run.model)
+        if cluster.is_main:
             _save_with_prior(run, run.run_dir / "best_model.pt")
             run.save("final_model.pt", {**run.payload(), "latent_prior": _latent_prior(run, run.model)})
-        except KeyboardInterrupt:
-            result.interrupted = True
-            result.checkpoint = run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)
-            return result
-        except WriteError as e:
-            raise _stopped(run, e) from None
-        tracker.summary({k: v for k, v in result.final.items() if k.startswith("val/")})
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.checkpoint = _save_snapshot(run)
+        return result
+    except WriteError as e:
+        raise _stopped(run, e) from None
+    except RuntimeError as e:
+        if not distributed.is_lost_peer(cluster, e):
+            raise
+        raise _lost_peer(run, e) from None
+    tracker.summary({k: v for k, v in result.final.items() if k.startswith("val/")})
     result.best_val_loss, result.best_eval = run.best_val_loss, run.best_eval
     result.checkpoint = run.run_dir / "final_model.pt"
     return result
 
 
-def _run_epochs(run: _Run, tracker: Tracker, result: TrainResult) -> None:
+def _run_epochs(run: _Run, tracker: Tracker | _Silent, result: TrainResult) -> None:
     """The epochs still to do: train, validate, save; `result` follows the last one."""
     t = run.cfg.training
     with Executor(workers=t.eval_workers, limits=DECODE_LIMITS) as executor:
@@ -301,6 +429,20 @@ def _tidy_resumed_run(run: _Run) -> list[str]:
     return notices
 
 
+def _save_snapshot(run: _Run) -> Path:
+    """Save the state at the end of the last completed epoch as interrupted_epoch_X.pt."""
+    return run.save(f"interrupted_epoch_{run.snapshot['epoch']}.pt", run.snapshot)
+
+
+def _lost_peer(run: _Run, error: RuntimeError) -> distributed.PeerLost:
+    """A failed collective as one message; rank 0 first saves the last completed epoch."""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    message = f"rank {run.cluster.rank} lost contact with another training process ({reason})"
+    if run.cluster.is_main:
+        message += f"; resume with: astae train --resume {_save_snapshot(run)}"
+    return distributed.PeerLost(message)
+
+
 def _stopped(run: _Run, error: WriteError) -> WriteError:
     """`error` plus where training stopped and how to go on."""
     if run.last_saved is not None:
@@ -312,8 +454,9 @@ def _stopped(run: _Run, error: WriteError) -> WriteError:
     return stopped
 
 
-def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker) -> None:
-    """Best model, checkpoints, validation dump, metrics and curves at the end of an epoch."""
+def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker | _Silent) -> None:
+    """Best model, checkpoints, validation dump, metrics and curves at the end of an epoch (the
+    record is the same on every rank; rank 0 writes)."""
     t = run.cfg.training
     if scored is not None and record["val/loss"] < run.best_eval.get("val/loss", math.inf):
         run.best_eval = dict(record)
@@ -322,11 +465,12 @@ def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker
         run.save("best_model.pt")
     if run.epoch % t.checkpoint_interval == 0:
         run.save(f"checkpoint_epoch_{run.epoch}.pt")
-    if scored is not None and run.epoch % t.dump_interval == 0:
-        run.dump_validation(scored)
-    tracker.log(record, step=run.step)
-    if scored is not None:
-        plot_curves(read_metrics(run.run_dir / "metrics.jsonl"), run.run_dir / "curves.png")
+    if run.cluster.is_main:
+        if scored is not None and run.epoch % t.dump_interval == 0:
+            run.dump_validation(scored)
+        tracker.log(record, step=run.step)
+        if scored is not None:
+            plot_curves(read_metrics(run.run_dir / "metrics.jsonl"), run.run_dir / "curves.png")
     run.snapshot = copy.deepcopy(run.payload())
     run.cb.epoch_done(record)
 

@@ -210,7 +210,7 @@ DATASET_DEFECTS = [
     ("id-out-of-order", _dataset(_swap_lines), [f"{P}:2: id 2 where 1 was expected"], []),
     ("deep-json", _dataset(lambda d: _set_line(d, 3, DEEP_JSON)), [f"{P}:4: not valid JSON (nested"], []),
     ("long-int", _dataset(lambda d: _set_line(d, 3, LONG_INT)), [f"{P}:4: not valid JSON (Exceeds"], []),
-    ("not-utf8", _dataset(_not_utf8), [f"{P}: unreadable"], []),
+    ("not-utf8", _dataset(_not_utf8), [f"{P}:2: not UTF-8"], []),
     ("count-mismatch", _dataset(lambda d: (d / PROGRAMS).write_text("".join(_lines(d)[:10]))),
      [f"{P}: 10 programs, the manifest says 50"], []),
     ("programs-vs-shards", _dataset(_one_program_fewer), ["{bad}/graphs: 50 graphs for 49 programs"], []),
