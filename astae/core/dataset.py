@@ -471,15 +471,21 @@ def _is_value(value: object) -> bool:
     return _is_int(value) or (isinstance(value, list) and all(_is_int(x) for x in value))
 
 
-def _read_manifest(path: Path) -> dict:
-    file = path / MANIFEST
+def read_manifest_file(file: Path, missing: str) -> object:
+    """The JSON value of a manifest file; `missing` is the message if it does not exist, and an
+    unreadable or invalid file is a DatasetError naming it."""
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DatasetError(f"{path}: not a dataset (no {MANIFEST})") from None
+        raise DatasetError(missing) from None
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{file}: unreadable manifest ({e})") from None
-    manifest = _json_record(text, str(file))
+    return _json_record(text, str(file))
+
+
+def _read_manifest(path: Path) -> dict:
+    file = path / MANIFEST
+    manifest = read_manifest_file(file, f"{path}: not a dataset (no {MANIFEST})")
     if not isinstance(manifest, dict):
         raise DatasetError(f"{file}: the manifest must be a JSON object")
     if manifest.get("kind") == "shard":

@@ -48,6 +48,7 @@ from astae.core.dataset import (
     _Selection,
     _write_dataset,
     generate_chunks,
+    read_manifest_file,
     staged_directory,
 )
 from astae.core.executor import SandboxPool
@@ -207,13 +208,7 @@ def _open_shard(path: Path) -> _Shard:
         raise DatasetError(f"{path}: " + ("is a file, not a shard directory" if path.exists()
                                           else "no such shard directory"))
     file = path / MANIFEST
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: not a dataset shard (no {MANIFEST})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{file}: unreadable manifest ({e})") from None
-    m = _json_record(text, str(file))
+    m = read_manifest_file(file, f"{path}: not a dataset shard (no {MANIFEST})")
     if not isinstance(m, dict) or m.get("kind") != KIND:
         raise DatasetError(f"{path}: not a dataset shard; `dataset merge` joins the directories written "
                            "by `dataset build --shard I/N`")
