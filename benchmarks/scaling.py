@@ -11,6 +11,9 @@ process (`wait4`):
   validation only; the default config otherwise);
 - `astae eval CKPT --data_dir ROOT/nSIZE --split all` with the 1-epoch model of the smallest size.
 
+`--keep` keeps the sizes the last run measured (from `benchmarks/results/scaling.json`) and
+measures only the others, so sizes can be added one run at a time.
+
 Targets (issue 6): time per program at the largest size within 1.25x of the smallest; memory flat.
 """
 
@@ -20,7 +23,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _report import write_result
+from _report import RESULTS, write_result
 from load import ASTAE, ROOT, measured
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -36,10 +39,14 @@ def dataset_size(path: Path) -> int | None:
         return None
 
 
-def run_sizes(root: Path, sizes: list[int]) -> dict:
+def run_sizes(root: Path, sizes: list[int], done: dict) -> dict:
+    """Measure each size not already in `done` (rows of an earlier run, kept as they are)."""
     rows: dict = {}
     checkpoint = None
     for n in sizes:
+        if str(n) in done:
+            rows[n] = done[str(n)]
+            continue
         data = root / f"n{n}"
         row: dict = {}
         if dataset_size(data) != n:
@@ -49,8 +56,8 @@ def run_sizes(root: Path, sizes: list[int]) -> dict:
         row["train_epoch"] = measured([*ASTAE, "train", "--data_dir", str(data), "--epochs", "1",
                                        "--eval_interval", "2", "--no_wandb", "--artifacts_dir", str(runs)],
                                       root / f"train_{n}.log")
-        if checkpoint is None:
-            checkpoint = sorted(runs.glob("run_*/final_model.pt"))[-1]
+        if checkpoint is None:  # the smallest size's model evaluates every size
+            checkpoint = sorted((root / f"runs_{sizes[0]}").glob("run_*/final_model.pt"))[-1]
         row["eval"] = measured([*ASTAE, "eval", str(checkpoint), "--data_dir", str(data), "--split", "all"],
                                root / f"eval_{n}.log")
         rows[n] = row
@@ -84,10 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True, help="where datasets and runs are kept")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
+    parser.add_argument("--keep", action="store_true", help="keep the sizes measured by the last run")
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     sizes = sorted(args.sizes)
-    rows = run_sizes(args.root, sizes)
+    previous = RESULTS / "scaling.json"
+    done = json.loads(previous.read_text())["rows"] if args.keep and previous.is_file() else {}
+    rows = run_sizes(args.root, sizes, done)
     summary = {}
     for step in STEPS:
         have = [n for n in sizes if step in rows[n]]
