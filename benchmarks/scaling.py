@@ -7,8 +7,9 @@ process (`wait4`):
 
 - `astae dataset build --out ROOT/nSIZE --n SIZE --seed 0 --workers 2` (reused if ROOT/nSIZE
   already holds a dataset of that size: then only the later steps are measured);
-- `astae train --data_dir ROOT/nSIZE --epochs 1 --eval_interval 2` (one epoch, teacher-forced
-  validation only; the default config otherwise);
+- `astae train --data_dir ROOT/nSIZE --epochs 1` (one epoch of the default config, with its
+  final validation: teacher-forced losses and greedy decodes of the validation split run on
+  their examples);
 - `astae eval CKPT --data_dir ROOT/nSIZE --split all` with the 1-epoch model of the smallest size.
 
 `--keep` keeps the sizes the last run measured (from `benchmarks/results/scaling.json`) and
@@ -54,7 +55,7 @@ def run_sizes(root: Path, sizes: list[int], done: dict) -> dict:
                                      "--seed", "0", "--workers", "2", "--force"], root / f"build_{n}.log")
         runs = root / f"runs_{n}"
         row["train_epoch"] = measured([*ASTAE, "train", "--data_dir", str(data), "--epochs", "1",
-                                       "--eval_interval", "2", "--no_wandb", "--artifacts_dir", str(runs)],
+                                       "--no_wandb", "--artifacts_dir", str(runs)],
                                       root / f"train_{n}.log")
         if checkpoint is None:  # the smallest size's model evaluates every size
             checkpoint = sorted((root / f"runs_{sizes[0]}").glob("run_*/final_model.pt"))[-1]
