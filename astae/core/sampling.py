@@ -139,12 +139,12 @@ class _Context:
 
     def generator_config(self) -> GeneratorConfig:
         """The value ranges random inputs are drawn from: the dataset's, or the defaults."""
-        if self.data is not None:
-            try:
-                return GeneratorConfig.model_validate(self.data.dataset.manifest.get("generator", {}))
-            except ValueError:
-                pass
-        return GeneratorConfig()
+        if self.data is None:
+            return GeneratorConfig()
+        try:
+            return GeneratorConfig.model_validate(self.data.dataset.manifest.get("generator", {}))
+        except ValueError:  # an imported dataset or an older config: the default ranges will do
+            return GeneratorConfig()
 
     def training_sources(self) -> set[str] | None:
         """Canonical sources of the training split."""

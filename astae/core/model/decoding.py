@@ -18,6 +18,7 @@ result is a complete, checker-valid program within `max_decode_steps` actions.
 from __future__ import annotations
 
 import gc
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,24 +65,25 @@ class Hypothesis:
         return Decoded(list(self.state.actions), self.state.to_source(), self.log_prob)
 
 
-class Strategy:
-    """Which hypotheses a decode starts with, which continuations it keeps, what it returns."""
+class Strategy(ABC):
+    """Which hypotheses a decode starts with, which continuations it keeps, what it returns
+    (abstract: `OneChoice` and `BeamSearch` are the two kinds)."""
 
     def start(self, n: int, max_steps: int, decoder: GrammarDecoder) -> list[Hypothesis]:
         """One empty hypothesis per latent row."""
         return [Hypothesis(i, DerivationState(max_steps, decoder.grammar)) for i in range(n)]
 
+    @abstractmethod
     def select(self, scores: torch.Tensor, live: list[Hypothesis], step: int) -> list[tuple[int, int]]:
         """(row of `live`, action) pairs to continue with, given log-probabilities [N, A]."""
-        raise NotImplementedError
 
+    @abstractmethod
     def finish(self, hypothesis: Hypothesis) -> None:
         """Take a completed hypothesis."""
-        raise NotImplementedError
 
+    @abstractmethod
     def results(self) -> list[Decoded]:
         """One program per latent row."""
-        raise NotImplementedError
 
 
 # (log-probabilities [N, A] of the live hypotheses, their latent rows, step) -> actions [N]
