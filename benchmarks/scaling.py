@@ -5,15 +5,17 @@ table and writes `benchmarks/results/scaling.json` and `docs/img/scaling.png`. E
 real command as a subprocess and records its wall time and the peak resident memory of its own
 process (`wait4`):
 
-- `astae dataset build --out ROOT/nSIZE --n SIZE --seed 0 --workers 2` (reused if ROOT/nSIZE
-  already holds a dataset of that size: then only the later steps are measured);
+- `astae dataset build --out ROOT/nSIZE --n SIZE --seed 0 --workers 2`;
 - `astae train --data_dir ROOT/nSIZE --epochs 1` (one epoch of the default config, with its
   final validation: teacher-forced losses and greedy decodes of the validation split run on
   their examples);
-- `astae eval CKPT --data_dir ROOT/nSIZE --split all` with the 1-epoch model of the smallest size.
+- `astae eval CKPT --data_dir ROOT/nSIZE --split val` with the 1-epoch model of the smallest size
+  (the validation split is a tenth of each dataset, so eval's curve covers 1k to 20k programs).
 
-`--keep` keeps the sizes the last run measured (from `benchmarks/results/scaling.json`) and
-measures only the others, so sizes can be added one run at a time.
+`--steps` picks the steps to measure (a step that needs a dataset reuses ROOT/nSIZE when it holds
+one of that size); `--keep` keeps every (size, step) the last run measured, from
+`benchmarks/results/scaling.json`, and measures only the others, so the 200k build can run first
+and the training and evaluation steps later.
 
 Targets (issue 6): time per program at the largest size within 1.25x of the smallest; memory flat.
 """
@@ -40,27 +42,29 @@ def dataset_size(path: Path) -> int | None:
         return None
 
 
-def run_sizes(root: Path, sizes: list[int], done: dict) -> dict:
-    """Measure each size not already in `done` (rows of an earlier run, kept as they are)."""
+def run_sizes(root: Path, sizes: list[int], steps: list[str], done: dict) -> dict:
+    """Measure each (size, step) not already in `done` (rows of an earlier run, kept as they are)."""
     rows: dict = {}
     checkpoint = None
     for n in sizes:
-        if str(n) in done:
-            rows[n] = done[str(n)]
-            continue
-        data = root / f"n{n}"
-        row: dict = {}
-        if dataset_size(data) != n:
+        data, runs = root / f"n{n}", root / f"runs_{n}"
+        row: dict = dict(done.get(str(n), {}))
+        todo = [step for step in steps if step not in row]
+        if "build" in todo or dataset_size(data) != n:
             row["build"] = measured([*ASTAE, "dataset", "build", "--out", str(data), "--n", str(n),
                                      "--seed", "0", "--workers", "2", "--force"], root / f"build_{n}.log")
-        runs = root / f"runs_{n}"
-        row["train_epoch"] = measured([*ASTAE, "train", "--data_dir", str(data), "--epochs", "1",
-                                       "--no_wandb", "--artifacts_dir", str(runs)],
-                                      root / f"train_{n}.log")
-        if checkpoint is None:  # the smallest size's model evaluates every size
-            checkpoint = sorted((root / f"runs_{sizes[0]}").glob("run_*/final_model.pt"))[-1]
-        row["eval"] = measured([*ASTAE, "eval", str(checkpoint), "--data_dir", str(data), "--split", "all"],
-                               root / f"eval_{n}.log")
+        if "train_epoch" in todo:
+            row["train_epoch"] = measured([*ASTAE, "train", "--data_dir", str(data), "--epochs", "1",
+                                           "--no_wandb", "--artifacts_dir", str(runs)],
+                                          root / f"train_{n}.log")
+        if "eval" in todo:
+            if checkpoint is None:  # the smallest size's model evaluates every size
+                found = sorted((root / f"runs_{sizes[0]}").glob("run_*/final_model.pt"))
+                if not found:
+                    raise SystemExit(f"no model in {root / f'runs_{sizes[0]}'}: measure train_epoch first")
+                checkpoint = found[-1]
+            row["eval"] = measured([*ASTAE, "eval", str(checkpoint), "--data_dir", str(data),
+                                    "--split", "val"], root / f"eval_{n}.log")
         rows[n] = row
         cells = "  ".join(f"{k} {v['seconds']:7.1f} s {v['peak_rss_mib']:6.0f} MiB" for k, v in row.items())
         print(f"{n:>8,}  {cells}", flush=True)
@@ -92,13 +96,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True, help="where datasets and runs are kept")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
-    parser.add_argument("--keep", action="store_true", help="keep the sizes measured by the last run")
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
+    parser.add_argument("--keep", action="store_true", help="keep what the last run measured")
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     sizes = sorted(args.sizes)
     previous = RESULTS / "scaling.json"
     done = json.loads(previous.read_text())["rows"] if args.keep and previous.is_file() else {}
-    rows = run_sizes(args.root, sizes, done)
+    rows = run_sizes(args.root, sizes, args.steps, done)
     summary = {}
     for step in STEPS:
         have = [n for n in sizes if step in rows[n]]

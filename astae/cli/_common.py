@@ -24,7 +24,7 @@ from rich.text import Text
 
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
-from astae.core.errors import CheckpointError, GraphStoreError, WriteError
+from astae.core.errors import CheckpointError, GraphStoreError, TaskError, WriteError
 from astae.core.language import LanguageError
 
 console = Console()
@@ -32,7 +32,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 # Errors that are the user's input, not astae's bugs: one message, exit code 2.
 USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError, DatasetError, LanguageError, CheckpointError, GraphStoreError,
+    ConfigError, DatasetError, LanguageError, CheckpointError, GraphStoreError, TaskError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

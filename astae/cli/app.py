@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from astae.cli import dataset, evaluate, inspect, sample, train
+from astae.cli import dataset, evaluate, inspect, sample, synthesize, train
 from astae.cli._common import console, fail, handle_errors, output_dir, progress_bar
 from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
 from astae.cli.render_model import render_sample_report
@@ -27,6 +27,7 @@ app.add_typer(inspect.app, name="inspect", help="Look inside datasets, programs,
 app.command("train")(train.train_cli)
 app.command("eval")(evaluate.eval_command)
 app.command("sample")(sample.sample_command)
+app.command("synthesize")(synthesize.synthesize_command)
 
 
 @app.command("quickstart")

@@ -34,12 +34,12 @@ if TYPE_CHECKING:  # these core modules load torch; `astae --help` must not
 
 
 def kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
-    """A borderless two-column table of (key, value) rows."""
+    """A borderless two-column table of (key, value) rows (a `Text` value keeps its style)."""
     table = Table(title=title, show_header=False, title_justify="left", box=None)
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(escape(key), escape(str(value)))
+        table.add_row(escape(key), value if isinstance(value, Text) else escape(str(value)))
     return table
 
 

@@ -1,4 +1,5 @@
-"""Rich rendering of what trained models produce: `astae eval` reports and `astae sample` programs."""
+"""Rich rendering of what trained models produce: `astae eval` reports, `astae sample` programs and
+`astae synthesize` results."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from astae.core.metrics import RATE_KEYS
 if TYPE_CHECKING:  # the reports' modules load the model stack; rendering does not need it
     from astae.core.evaluation import EvalReport
     from astae.core.sampling import SampleReport
+    from astae.core.synthesis import SynthesisResult
+    from astae.core.tasks import SynthesisTask
 
 SIGNATURES_SHOWN = 12
 _COUNT_OF = {"exact_match": "exact", "compilation_rate": "compiled", "one_example_rate": "one_example",
@@ -110,3 +113,26 @@ def _describe_mode(report: SampleReport) -> str:
     if report.mode == "interpolate":
         return "evenly spaced between two programs' codes"
     return "around one program's code"
+
+
+def render_synthesis_result(console: Console, task: SynthesisTask, result: SynthesisResult) -> None:
+    """The program found (or the best partial one), then what the search cost."""
+    for message in result.notes:
+        console.print(f"[yellow]{escape(message)}[/]")
+    if result.program is not None:
+        title = "solution" if result.solved else "best partial program"
+        source = Syntax(result.program, "python", theme="ansi_dark", word_wrap=True)
+        console.print(Panel(source, title=title, title_align="left", border_style="green" if result.solved
+                            else "yellow"))
+    right = round(result.share * result.examples)
+    verdict = (Text(f"solved after {result.candidates:,} candidates", style="green") if result.solved
+               else Text(f"not solved within {result.budget:,} candidates", style="yellow"))
+    rows = [
+        ("task", f"{task.path} ({result.examples} examples, {result.signature})"),
+        ("method", f"{result.method} (seed {result.seed})"),
+        ("result", verdict),
+        ("best program", f"{right}/{result.examples} examples right, closeness {result.closeness:.3f}"),
+        ("candidates", f"{result.candidates:,} proposed, {result.distinct:,} different programs run"),
+        ("time", f"{result.seconds:.1f} s"),
+    ]
+    console.print(kv_table("synthesis", rows))

@@ -8,6 +8,10 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, or from an incompatible astae or grammar."""
 
 
+class TaskError(ValueError):
+    """A synthesis task file (input/output examples) that is missing, malformed or inconsistent."""
+
+
 class GraphStoreError(ValueError):
     """A graph shard is missing, truncated or otherwise unreadable."""
 

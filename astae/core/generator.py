@@ -73,41 +73,55 @@ def _production_weights() -> list[float]:
 
 
 _WEIGHTS = _production_weights()
+# Children of each action (productions: their rhs; variable actions: none).
+ACTION_ARITY = tuple(len(p.rhs) for p in GRAMMAR.productions) + (0,) * (
+    GRAMMAR.num_actions - GRAMMAR.new_action
+)
 
 
-def sample_program(rng: random.Random, cfg: GeneratorConfig) -> DerivationState:
-    """Draw one complete derivation from the grammar under the config's shape limits."""
-    sig = Signature(
-        tuple(rng.choice(cfg.param_types) for _ in range(rng.randint(cfg.min_params, cfg.max_params))),
-        rng.choice(cfg.return_types),
-    )
-    target_statements = rng.randint(cfg.min_statements, cfg.max_statements)
+def sample_program(
+    rng: random.Random, cfg: GeneratorConfig, signature: Signature | None = None
+) -> DerivationState:
+    """Draw one complete derivation from the grammar under the config's shape limits,
+    for `signature` if given (else a random one of the config's parameter and return types)."""
+    if signature is None:
+        signature = Signature(
+            tuple(rng.choice(cfg.param_types) for _ in range(rng.randint(cfg.min_params, cfg.max_params))),
+            rng.choice(cfg.return_types),
+        )
+    sampler = Sampler(rng, cfg)
     state = DerivationState(max_actions=cfg.max_actions)
-    state.apply(GRAMMAR.production("Program", "function", sig))
-    statements = 0
-    unread: set[int] = set()  # variable actions whose latest stored value is not read yet
-    last_read: int | None = None
+    state.apply(GRAMMAR.production("Program", "function", signature))
     while not state.done:
+        sampler.step(state)
+    return state
+
+
+class Sampler:
+    """The generator's weighted choices, with the context they depend on (statements so far,
+    variables stored but not read yet, the variable read last). Drives a `DerivationState`."""
+
+    def __init__(self, rng: random.Random, cfg: GeneratorConfig) -> None:
+        self.rng = rng
+        self.cfg = cfg
+        self.target_statements = rng.randint(cfg.min_statements, cfg.max_statements)
+        self.statements = 0
+        self.unread: set[int] = set()  # variable actions whose latest stored value is not read yet
+        self.last_read: int | None = None
+
+    def choose(self, state: DerivationState) -> int:
+        """A random legal action for the state's frontier."""
+        rng, cfg = self.rng, self.cfg
         frame = state.frontier
         legal = state.legal_actions()
         if frame.symbol in GRAMMAR.slot_set:
-            if last_read is not None and len(legal) > 1 and frame.symbol.startswith("Use:"):
-                legal = [a for a in legal if a != last_read]  # `x - x`, `x < x` say nothing
-            action = _choose_variable(rng, legal, frame.symbol, unread)
-            state.apply(action, validate=False)
-            last_read = action if frame.symbol.startswith("Use:") else last_read
-            if action == GRAMMAR.new_action:  # the variable just declared
-                action = GRAMMAR.var_action(MAX_PARAMS + state.num_locals - 1)
-            var = action
-            if GRAMMAR.productions[frame.parent_action].kind in _STORES:
-                unread.add(var)
-            else:
-                unread.discard(var)
-            continue
+            if self.last_read is not None and len(legal) > 1 and frame.symbol.startswith("Use:"):
+                legal = [a for a in legal if a != self.last_read]  # `x - x`, `x < x` say nothing
+            return _choose_variable(rng, legal, frame.symbol, self.unread)
         family = frame.symbol.split(":")[0]
         candidates = legal
         if family == "Body":
-            want = "stmt" if statements < target_statements else "return"
+            want = "stmt" if self.statements < self.target_statements else "return"
             preferred = [a for a in legal if GRAMMAR.productions[a].kind == want]
             candidates = preferred or legal
         elif family == "Stmt" and frame.depth >= cfg.max_nesting:
@@ -116,12 +130,39 @@ def sample_program(rng: random.Random, cfg: GeneratorConfig) -> DerivationState:
             leaf_kinds = _LEAF_KINDS | ({"compare"} if frame.symbol == "Bool" else set())
             leaves = [a for a in legal if GRAMMAR.productions[a].kind in leaf_kinds]
             candidates = leaves or legal
-        candidates = _steer(frame, candidates, rng)
-        action = rng.choices(candidates, weights=[_WEIGHTS[a] for a in candidates])[0]
-        if family == "Body" and GRAMMAR.productions[action].kind == "stmt":
-            statements += 1
-        state.apply(action, validate=False)
-    return state
+        return self.pick(_steer(frame, candidates, rng))
+
+    def pick(self, candidates: list[int]) -> int:
+        """One of `candidates` drawn by the generator's production weights."""
+        return self.rng.choices(candidates, weights=[_WEIGHTS[a] for a in candidates])[0]
+
+    def apply(self, state: DerivationState, action: int, validate: bool = False) -> None:
+        """Apply `action` to `state` and update the context."""
+        frame = state.frontier
+        state.apply(action, validate=validate)
+        if frame.symbol in GRAMMAR.slot_set:
+            if frame.symbol.startswith("Use:"):
+                self.last_read = action
+            if action == GRAMMAR.new_action:  # the variable just declared
+                action = GRAMMAR.var_action(MAX_PARAMS + state.num_locals - 1)
+            if GRAMMAR.productions[frame.parent_action].kind in _STORES:
+                self.unread.add(action)
+            else:
+                self.unread.discard(action)
+        elif frame.symbol.startswith("Body:") and GRAMMAR.productions[action].kind == "stmt":
+            self.statements += 1
+
+    def step(self, state: DerivationState) -> int:
+        """Choose and apply one action; return it."""
+        action = self.choose(state)
+        self.apply(state, action)
+        return action
+
+    def subtree(self, state: DerivationState) -> None:
+        """Derive a complete subtree for the frontier symbol (and nothing after it)."""
+        pending = 1  # symbols of the subtree not expanded yet
+        while pending:
+            pending += ACTION_ARITY[self.step(state)] - 1
 
 
 _RETURN_PRODUCTIONS = frozenset(

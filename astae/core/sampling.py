@@ -81,7 +81,7 @@ class SampleReport:
         return asdict(self)
 
 
-class _Context:
+class SamplingContext:
     """A loaded checkpoint and, when reachable, the data it trained on."""
 
     def __init__(self, checkpoint: Path, data_dir: Path | None, need_data: bool) -> None:
@@ -163,7 +163,9 @@ def _decode_options(temperature: float | None, seed: int) -> tuple[DecodeOptions
     return DecodeOptions(temperature=temperature, seed=seed), decoding
 
 
-def _judge(ctx: _Context, decoded: list[Decoded], notes: list[str], seed: int, workers: int) -> list[Sample]:
+def _judge(
+    ctx: SamplingContext, decoded: list[Decoded], notes: list[str], seed: int, workers: int
+) -> list[Sample]:
     """Check, run and compare each decoded program."""
     training = ctx.training_sources()
     gen_cfg = ctx.generator_config()
@@ -215,7 +217,7 @@ def sample_statistics(samples: list[Sample]) -> dict[str, float | None]:
     }
 
 
-def _report(ctx: _Context, mode: str, prior: str | None, decoding: dict, decoded: list[Decoded],
+def _report(ctx: SamplingContext, mode: str, prior: str | None, decoding: dict, decoded: list[Decoded],
             notes: list[str], seed: int, workers: int) -> SampleReport:
     samples = _judge(ctx, decoded, notes, seed, workers)
     return SampleReport(str(ctx.checkpoint), mode, prior, decoding, samples, sample_statistics(samples),
@@ -230,7 +232,7 @@ def sample_prior(
     if n < 1:
         raise ConfigError(f"--n: must be at least 1, not {n}")
     options, decoding = _decode_options(temperature, seed)
-    ctx = _Context(checkpoint, data_dir, need_data=False)
+    ctx = SamplingContext(checkpoint, data_dir, need_data=False)
     chosen = ctx.prior(prior)
     z = chosen.sample(n, torch.Generator().manual_seed(seed))
     decoded = ctx.decode(z, options)
@@ -245,7 +247,7 @@ def interpolate(
     if steps < 2:
         raise ConfigError(f"--steps: at least 2 points are needed, not {steps}")
     options, decoding = _decode_options(temperature, seed)
-    ctx = _Context(checkpoint, data_dir, need_data=True)
+    ctx = SamplingContext(checkpoint, data_dir, need_data=True)
     ends = ctx.codes([a, b])
     t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)
     z = (1 - t) * ends[0] + t * ends[1]
@@ -265,7 +267,7 @@ def neighbours(
     if n < 1:
         raise ConfigError(f"--n: must be at least 1, not {n}")
     options, decoding = _decode_options(temperature, seed)
-    ctx = _Context(checkpoint, data_dir, need_data=True)
+    ctx = SamplingContext(checkpoint, data_dir, need_data=True)
     centre = ctx.codes([program_id])[0]
     sigma = ctx.prior("aggregate").std
     eps = torch.randn(n, centre.shape[0], generator=torch.Generator().manual_seed(seed))

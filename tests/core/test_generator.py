@@ -11,7 +11,7 @@ from astae.core.generator import (
     prune_dead_stores,
     sample_program,
 )
-from astae.core.grammar import Signature
+from astae.core.grammar import Signature, all_signatures
 from astae.core.language import canonicalize, parse_program
 
 
@@ -19,6 +19,47 @@ def test_same_seed_same_program():
     cfg = GeneratorConfig()
     a = [sample_program(random.Random(5), cfg).to_source() for _ in range(3)]
     assert len(set(a)) == 1
+
+
+def test_default_samples_are_unchanged():
+    # Dataset builds must stay byte-identical: these seeds' programs are pinned.
+    cfg = GeneratorConfig()
+    assert sample_program(random.Random(1), cfg).to_source() == (
+        "def program(a0: int) -> list[int]:\n    v0 = [2 for v1 in range(3)]\n    return v0"
+    )
+    assert sample_program(random.Random(6), cfg).to_source() == (
+        "def program(a0: int, a1: list[int], a2: list[int]) -> int:\n    a2.append(a0)\n    return a0"
+    )
+    assert sample_program(random.Random(7), cfg).to_source() == (
+        "def program(a0: int, a1: list[int]) -> int:\n    v0 = max(a1)\n    return v0"
+    )
+
+
+def test_fixed_signature_is_respected_for_every_signature():
+    cfg = GeneratorConfig()
+    rng = random.Random(0)
+    for sig in all_signatures():
+        for _ in range(10):
+            state = sample_program(rng, cfg, signature=sig)
+            assert state.done
+            assert state.signature == sig
+            assert len(state.actions) <= cfg.max_actions
+            assert list(parse_program(state.to_source()).actions) == state.actions
+
+
+def test_fixed_signature_samples_are_seeded_and_varied():
+    cfg = GeneratorConfig()
+    sig = Signature(("list", "int"), "int")
+    first = [sample_program(random.Random(s), cfg, signature=sig).to_source() for s in range(20)]
+    again = [sample_program(random.Random(s), cfg, signature=sig).to_source() for s in range(20)]
+    assert first == again
+    assert len(set(first)) > 10
+
+
+def test_fixed_signature_may_lie_outside_the_configured_types():
+    cfg = GeneratorConfig(param_types=["int"], return_types=["int"])
+    sig = Signature(("int",), "list")
+    assert sample_program(random.Random(3), cfg, signature=sig).signature == sig
 
 
 def test_samples_respect_signature_types_and_action_budget():
