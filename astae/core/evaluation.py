@@ -45,7 +45,7 @@ from astae.core.training_data import (
 DECODE_LIMITS = ExecutionLimits(time_limit=0.05, memory_limit_mb=512)
 # Upper bounds (inclusive) of the program-size buckets, in actions.
 SIZE_BUCKETS = (15, 23, 31, 47, 63)
-EVAL_CHUNK = 4096  # programs held in memory at once by `evaluate_checkpoint`
+EVAL_CHUNK = 4096  # programs whose records and decodes are in memory at once
 
 Progress = Callable[[int, int], None]
 
@@ -106,12 +106,15 @@ def decode_ids(
 
 def evaluate_decodes(
     model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
-    executor: Executor, batch_size: int,
+    executor: Executor, batch_size: int, chunk_size: int = EVAL_CHUNK,
 ) -> tuple[dict[str, float], list[ProgramScore]]:
-    """Greedy-decode `ids`, run the decodes on the originals' examples; (summary, per program)."""
-    decoded = decode_ids(model, data, ids, device, batch_size)
-    records = [data.dataset.programs[i] for i in ids]
-    scores = score_programs(records, [d.source for d in decoded], executor)
+    """Greedy-decode `ids`, run the decodes on the originals' examples; (summary, per program).
+    Records and decodes are held for one chunk of `chunk_size` programs at a time."""
+    scores: list[ProgramScore] = []
+    for chunk in batches(ids, chunk_size):
+        decoded = decode_ids(model, data, chunk, device, batch_size)
+        records = [data.dataset.programs[i] for i in chunk]
+        scores.extend(score_programs(records, [d.source for d in decoded], executor))
     return summarize_scores(scores), scores
 
 

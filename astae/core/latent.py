@@ -5,14 +5,17 @@
   a Gaussian fitted to the training split's codes (mean and full covariance, slightly shrunk
   towards its diagonal so it stays positive definite with fewer programs than dimensions). A
   plain autoencoder has no standard prior, and a VAE's N(0, I) draws land off the data; the
-  aggregate prior is stored in the checkpoint at the end of training.
+  aggregate prior is stored in the checkpoint at the end of training, with one Gaussian per
+  signature (`for_signature`; its covariance shrunk towards the aggregate's, so that a rare
+  signature borrows the shape of the whole space), which `astae synthesize` starts from.
 - `pca_2d`: a principal-component projection for latent maps.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -21,6 +24,7 @@ from astae.core.training_data import TrainingData, batches
 
 PRIORS = ("aggregate", "standard")
 SHRINKAGE = 0.05  # weight of the diagonal in the fitted covariance
+MIN_SIGNATURE_PROGRAMS = 2  # fewer training programs of a signature: no Gaussian of its own
 
 
 @torch.no_grad()
@@ -40,11 +44,13 @@ def encode_ids(
 
 @dataclass
 class LatentPrior:
-    """A Gaussian over z: a mean [D] and a lower-triangular scale [D, D] (covariance = L L^T)."""
+    """A Gaussian over z: a mean [D] and a lower-triangular scale [D, D] (covariance = L L^T);
+    an aggregate prior may hold one Gaussian per signature (display text -> prior)."""
 
     name: str
     mean: torch.Tensor
     scale_tril: torch.Tensor
+    by_signature: dict[str, LatentPrior] = field(default_factory=dict)
 
     @classmethod
     def standard(cls, dim: int) -> LatentPrior:
@@ -52,18 +58,33 @@ class LatentPrior:
         return cls("standard", torch.zeros(dim), torch.eye(dim))
 
     @classmethod
-    def fit(cls, latents: torch.Tensor) -> LatentPrior:
-        """The Gaussian fitted to codes [N, D] (N >= 2): their mean and shrunk covariance."""
+    def fit(cls, latents: torch.Tensor, signatures: Sequence[str] | None = None) -> LatentPrior:
+        """The Gaussian fitted to codes [N, D] (N >= 2): their mean and shrunk covariance; with the
+        codes' `signatures`, also one per signature of at least MIN_SIGNATURE_PROGRAMS codes, its
+        covariance pulled towards the aggregate one by D pseudo-programs."""
         if latents.shape[0] < 2:
             raise ValueError("fitting a latent prior needs at least 2 programs")
         x = latents.double()
-        mean = x.mean(dim=0)
-        centred = x - mean
-        cov = centred.T @ centred / (x.shape[0] - 1)
+        mean, cov = _mean_cov(x)
         diag = torch.diag(torch.diag(cov).clamp(min=1e-8))
         cov = (1 - SHRINKAGE) * cov + SHRINKAGE * diag
-        scale = torch.linalg.cholesky(cov + 1e-8 * torch.eye(cov.shape[0], dtype=cov.dtype))
-        return cls("aggregate", mean.float(), scale.float())
+        prior = cls("aggregate", mean.float(), _cholesky(cov))
+        if signatures is not None:
+            dim = x.shape[1]
+            groups: dict[str, list[int]] = {}
+            for i, sig in enumerate(signatures):
+                groups.setdefault(sig, []).append(i)
+            for sig, rows in sorted(groups.items()):
+                if len(rows) < MIN_SIGNATURE_PROGRAMS:
+                    continue
+                m, c = _mean_cov(x[rows])
+                w = len(rows) / (len(rows) + dim)
+                prior.by_signature[sig] = cls(sig, m.float(), _cholesky(w * c + (1 - w) * cov))
+        return prior
+
+    def for_signature(self, signature: str) -> LatentPrior:
+        """The Gaussian of one signature's programs, or this prior if it has none."""
+        return self.by_signature.get(signature, self)
 
     @property
     def std(self) -> torch.Tensor:
@@ -77,12 +98,45 @@ class LatentPrior:
 
     def to_payload(self) -> dict:
         """The prior as plain tensors for a checkpoint."""
-        return {"mean": self.mean.clone(), "scale_tril": self.scale_tril.clone()}
+        return {"mean": self.mean.clone(), "scale_tril": self.scale_tril.clone(),
+                "signatures": {sig: {"mean": p.mean.clone(), "scale_tril": p.scale_tril.clone()}
+                               for sig, p in self.by_signature.items()}}
 
     @classmethod
     def from_payload(cls, payload: dict) -> LatentPrior:
-        """The aggregate prior stored by `to_payload`."""
-        return cls("aggregate", payload["mean"].float(), payload["scale_tril"].float())
+        """The aggregate prior stored by `to_payload` (checkpoints before per-signature
+        Gaussians have none)."""
+        prior = cls("aggregate", payload["mean"].float(), payload["scale_tril"].float())
+        for sig, p in payload.get("signatures", {}).items():
+            prior.by_signature[sig] = cls(sig, p["mean"].float(), p["scale_tril"].float())
+        return prior
+
+
+def _mean_cov(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mean = x.mean(dim=0)
+    centred = x - mean
+    return mean, centred.T @ centred / max(1, x.shape[0] - 1)
+
+
+def _cholesky(cov: torch.Tensor) -> torch.Tensor:
+    eye = torch.eye(cov.shape[0], dtype=cov.dtype)
+    return torch.linalg.cholesky(cov + 1e-8 * eye).float()
+
+
+def program_signatures(data: TrainingData, ids: Sequence[int]) -> list[str]:
+    """The signatures of dataset programs `ids`, read in one pass over the records."""
+    wanted = set(ids)
+    found: dict[int, str] = {}
+    for record in data.dataset.programs:
+        if record["id"] in wanted:
+            found[record["id"]] = sys.intern(record["signature"])
+    return [found[i] for i in ids]
+
+
+def fit_prior(model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
+              batch_size: int = 256) -> LatentPrior:
+    """The aggregate prior (with its per-signature Gaussians) of programs `ids`' codes."""
+    return LatentPrior.fit(encode_ids(model, data, ids, device, batch_size), program_signatures(data, ids))
 
 
 def pca_2d(latents: torch.Tensor) -> tuple[torch.Tensor, list[float]]:

@@ -30,7 +30,7 @@ from astae.core.executor import Executor, Job, Outcome
 from astae.core.generator import sample_inputs
 from astae.core.grammar import Signature
 from astae.core.language import LanguageError, parse_program
-from astae.core.latent import PRIORS, LatentPrior, encode_ids
+from astae.core.latent import PRIORS, LatentPrior, encode_ids, fit_prior
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
 from astae.core.training_data import TrainingData, checkpoint_data
@@ -127,7 +127,7 @@ class SamplingContext:
             f"aggregate prior fitted now to {len(self.data.train_ids):,} training programs "
             "(the checkpoint holds none)"
         )
-        return LatentPrior.fit(self.codes(self.data.train_ids))
+        return fit_prior(self.model, self.data, self.data.train_ids, self.device)
 
     def decode(self, z: torch.Tensor, options: DecodeOptions) -> list[Decoded]:
         """Decode the rows of z in batches."""

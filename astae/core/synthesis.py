@@ -4,11 +4,14 @@ One driver (`run_search`) and one scorer (`Scorer`) serve every method; a method
 `Searcher` that proposes a batch of candidate programs and learns from their scores:
 
 - `cem`: the cross-entropy method in latent space. A diagonal Gaussian, started at the
-  checkpoint's aggregate prior, proposes a population of codes; each is decoded greedily (the
-  first action forced to the task's signature), the elite (best scores so far, kept across
-  generations) refits the Gaussian, and a search that stops improving restarts from the prior.
-- `random`: codes drawn from the prior and decoded the same way (the model, no search).
-- `enum`: programs drawn from the grammar with the dataset generator's weights (no model).
+  checkpoint's prior of the task's signature (`LatentPrior.for_signature`), proposes a
+  population of codes; each is decoded greedily (the first action forced to the signature),
+  the elite (best scores so far, kept across generations) refits the Gaussian, and a search
+  that stops improving restarts from the prior.
+- `random`: codes drawn from the same prior and decoded the same way (the model, no search).
+- `enum`: programs drawn from the grammar alone, a uniformly chosen legal action at every step.
+- `generator`: programs drawn by the dataset generator (its weights, steering and shape limits):
+  no model, but the very distribution the benchmark's tasks come from.
 - `hillclimb`: local search in program space: grammar-aware mutations (`mutation.mutate`) of
   the best program so far, sideways moves allowed, restarts from a fresh random program when
   stuck.
@@ -45,7 +48,7 @@ from astae.core.model.decoding import decode
 from astae.core.mutation import mutate
 from astae.core.tasks import SynthesisTask
 
-METHODS = ("cem", "random", "enum", "hillclimb", "hybrid")
+METHODS = ("cem", "hybrid", "random", "enum", "generator", "hillclimb")
 DEFAULT_METHOD = "cem"
 # Every dataset program ran within the generator's 10 ms per call: 20 ms leaves a right
 # candidate room, and a wrong one stuck in a long loop costs little.
@@ -75,7 +78,10 @@ def output_closeness(value: object, expected: object) -> float:
     if type(value) is not type(expected):
         return 0.0
     if type(expected) is int:
-        return 1.0 / (1.0 + math.log1p(abs(value - expected)))  # type: ignore[operator]
+        gap = abs(value - expected)  # type: ignore[operator]
+        # floats end near 2**1024; outputs may have up to 4096 bits
+        distance = math.log1p(gap) if gap < 2**1000 else gap.bit_length() * math.log(2)
+        return 1.0 / (1.0 + distance)
     if type(expected) is list:
         longest = max(len(value), len(expected))  # type: ignore[arg-type]
         if longest == 0:
@@ -253,17 +259,30 @@ class CrossEntropySearch(Searcher):
 
 
 class GrammarSampler(Searcher):
-    """`enum`: programs of the task's signature drawn from the grammar alone."""
+    """`generator`: programs of the task's signature drawn by the dataset generator (its
+    production weights, steering and shape limits: the distribution the tasks come from)."""
 
     def __init__(self, signature: Signature, cfg: GeneratorConfig, rng: random.Random) -> None:
         self.signature, self.cfg, self.rng = signature, cfg, rng
 
     def one(self) -> Candidate:
-        state = sample_program(self.rng, self.cfg, signature=self.signature)
-        return _candidate(state)
+        """One program."""
+        return _candidate(sample_program(self.rng, self.cfg, signature=self.signature))
 
     def propose(self, n: int) -> list[Candidate]:
         return [self.one() for _ in range(n)]
+
+
+class UniformSampler(GrammarSampler):
+    """`enum`: programs of the task's signature drawn from the grammar alone: every step a legal
+    action chosen uniformly (the decode budget is the only limit)."""
+
+    def one(self) -> Candidate:
+        state = DerivationState(self.cfg.max_actions)
+        state.apply(GRAMMAR.production("Program", "function", self.signature))
+        while not state.done:
+            state.apply(self.rng.choice(state.legal_actions()), validate=False)
+        return _candidate(state)
 
 
 class HillClimb(Searcher):
@@ -399,18 +418,21 @@ class Synthesizer:
         rng = random.Random(f"synthesize:{seed}")
         generator = torch.Generator().manual_seed(seed)
         decoder = LatentDecoder(self.model, task.signature)
+        prior = self.prior.for_signature(task.signature.display)
         sampler = GrammarSampler(task.signature, self.generator_cfg.model_copy(
             update={"max_actions": self.max_actions}), rng)
         if method == "cem":
-            return CrossEntropySearch(decoder, self.prior, generator)
+            return CrossEntropySearch(decoder, prior, generator)
         if method == "random":
-            return PriorSampler(decoder, self.prior, generator)
+            return PriorSampler(decoder, prior, generator)
         if method == "enum":
+            return UniformSampler(task.signature, sampler.cfg, rng)
+        if method == "generator":
             return sampler
         if method == "hillclimb":
             return HillClimb(sampler, self.max_actions)
         if method == "hybrid":
-            cem = CrossEntropySearch(decoder, self.prior, generator)
+            cem = CrossEntropySearch(decoder, prior, generator)
             return Hybrid(cem, sampler, self.max_actions, scorer)
         raise ConfigError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
 

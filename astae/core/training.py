@@ -45,7 +45,7 @@ from astae.core.errors import WriteError
 from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, measure_ids
 from astae.core.executor import Executor
 from astae.core.files import remove_stale_temp_files, write_json
-from astae.core.latent import LatentPrior, encode_ids
+from astae.core.latent import fit_prior
 from astae.core.metrics import summarize_scores
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
@@ -477,8 +477,8 @@ def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker
 
 def _latent_prior(run: _Run, model: ASTAutoencoder) -> dict:
     """The aggregate prior of `model`: a Gaussian fitted to the training split's codes."""
-    codes = encode_ids(model, run.data, run.data.train_ids, run.device, max(run.cfg.training.batch_size, 256))
-    return LatentPrior.fit(codes).to_payload()
+    batch = max(run.cfg.training.batch_size, 256)
+    return fit_prior(model, run.data, run.data.train_ids, run.device, batch).to_payload()
 
 
 def _save_with_prior(run: _Run, path: Path) -> None:

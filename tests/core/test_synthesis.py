@@ -52,6 +52,7 @@ def test_closeness_is_one_only_for_equal_outputs_and_orders_near_misses():
     assert output_closeness([1, 2, 3], [1, 2, 4]) > output_closeness([9, 9, 9], [1, 2, 4])
     assert output_closeness([3, 2, 1], [1, 2, 3]) > output_closeness([7, 8, 9], [1, 2, 3])
     assert output_closeness(1, [1]) == output_closeness(True, 1) == 0.0
+    assert 0 < output_closeness(2**4000, 3) < output_closeness(2**900, 3) < output_closeness(10**6, 3)
     assert all(output_closeness(a, b) < 1.0 for a, b in [(0, 1), ([1], [1, 1]), ([1, 2], [2, 1])])
 
 
