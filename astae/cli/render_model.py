@@ -121,6 +121,8 @@ def render_synthesis_result(console: Console, task: SynthesisTask, result: Synth
         console.print(f"[yellow]{escape(message)}[/]")
     if result.program is not None:
         title = "solution" if result.solved else "best partial program"
+        if result.found is not None:
+            title += " (dead stores removed)"
         source = Syntax(result.program, "python", theme="ansi_dark", word_wrap=True)
         console.print(Panel(source, title=title, title_align="left", border_style="green" if result.solved
                             else "yellow"))

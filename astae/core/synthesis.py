@@ -17,6 +17,8 @@ One driver (`run_search`) and one scorer (`Scorer`) serve every method; a method
   stuck.
 - `hybrid`: `cem` until it stops improving, then `hillclimb` from its best program.
 
+A solution is returned without its dead stores (`simplify`) when it still fits the examples.
+
 Every candidate proposed counts against the budget, duplicates included (a duplicate is not
 run again: its score is remembered). A candidate's score is (share of examples right,
 closeness of the outputs to the expected ones), compared in that order; the search stops at
@@ -40,8 +42,9 @@ from astae.core.config import ConfigError, GeneratorConfig
 from astae.core.derivation import DerivationState
 from astae.core.errors import CheckpointError
 from astae.core.executor import ExampleResult, ExecutionLimits, Executor, Job, Outcome
-from astae.core.generator import sample_program
+from astae.core.generator import prune_dead_stores, sample_program
 from astae.core.grammar import GRAMMAR, Signature
+from astae.core.language import LanguageError, parse_program
 from astae.core.latent import LatentPrior
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import decode
@@ -339,6 +342,21 @@ class Hybrid(Searcher):
         (self.climb or self.cem).observe(candidates, fits)
 
 
+def simplify(source: str, scorer: Scorer) -> str:
+    """A solution without its dead stores, if that still gets every example right (a dead store
+    changes no output, but it can fail on inputs the examples do not cover: `v0 = a0 % len(a1)`
+    on an empty list); else the solution itself."""
+    pruned = prune_dead_stores(source)
+    if pruned is None or pruned == source:
+        return source
+    try:
+        program = parse_program(pruned).source
+    except LanguageError:  # removing a store left unreachable code, say
+        return source
+    results = scorer.executor.run([Job(program, scorer.inputs, scorer.expected)])[0]
+    return program if fitness_of(results, scorer.expected).solved else source
+
+
 def _candidate(state: DerivationState) -> Candidate:
     return Candidate(state.to_source(), list(state.actions))
 
@@ -361,6 +379,7 @@ class SynthesisResult:
     seconds: float
     trace: list[dict] = field(default_factory=list)  # one row per round
     notes: list[str] = field(default_factory=list)
+    found: str | None = None  # the solution as the search found it, when `program` is its simplification
 
     def to_json(self) -> dict:
         """The result as plain JSON-able data."""
@@ -444,13 +463,15 @@ class Synthesizer:
         searcher = self.searcher(method, task, seed, scorer)
         start = time.perf_counter()
         trace = run_search(searcher, scorer)
-        seconds = time.perf_counter() - start
         fit, best = scorer.best if scorer.best is not None else (NO_FIT, None)
+        found = scorer.solution.source if scorer.solution is not None else None
+        program = simplify(found, scorer) if found is not None else best.source if best else None
+        seconds = time.perf_counter() - start
         return SynthesisResult(
             method=method, signature=task.signature.display, examples=len(task.examples), budget=budget,
-            seed=seed, solved=scorer.solution is not None, program=best.source if best else None,
-            share=fit.share, closeness=fit.closeness, candidates=scorer.proposed,
-            distinct=len(scorer.seen), seconds=seconds, trace=trace, notes=list(self.notes),
+            seed=seed, solved=found is not None, program=program, share=fit.share, closeness=fit.closeness,
+            candidates=scorer.proposed, distinct=len(scorer.seen), seconds=seconds, trace=trace,
+            notes=list(self.notes), found=found if program != found else None,
         )
 
     def close(self) -> None:

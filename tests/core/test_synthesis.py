@@ -17,6 +17,7 @@ from astae.core.synthesis import (
     Synthesizer,
     fitness_of,
     output_closeness,
+    simplify,
     synthesize,
 )
 from astae.core.tasks import SynthesisTask, task_from_record
@@ -164,3 +165,12 @@ def test_without_a_stored_prior_the_search_fits_one_or_says_it_uses_the_standard
     with Synthesizer(moved, workers=1) as synth:
         assert synth.prior.name == "standard" and any("N(0, I)" in note for note in synth.notes)
         assert synth.run(IDENTITY, "cem", budget=50).candidates <= 50
+
+
+def test_a_solution_loses_its_dead_stores_when_it_still_fits(overfit_synth):
+    with Executor(workers=1, limits=SEARCH_LIMITS) as executor:
+        scorer = Scorer(IDENTITY, executor, budget=10)
+        dead = "def program(a0: list[int]) -> list[int]:\n    v0 = 5 // len(a0)\n    return a0"
+        assert simplify(dead, scorer) == "def program(a0: list[int]) -> list[int]:\n    return a0"
+        live = "def program(a0: list[int]) -> list[int]:\n    return a0[:9]"
+        assert simplify(live, scorer) == live
