@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, help="the checkpoint's dataset, if it moved")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--name", default="synthesis", help="results/<name>.json")
     args = parser.parse_args()
     budgets = sorted(args.budgets)
     with Synthesizer(args.checkpoint, args.workers) as synth:
@@ -97,7 +98,7 @@ def main() -> None:
     checks = targets(rows, budgets)
     for line in checks["lines"]:
         print(line)
-    write_result("synthesis", {
+    write_result(args.name, {
         "checkpoint": str(args.checkpoint), "tasks": len(tasks), "budgets": budgets, "seed": args.seed,
         "default_method": DEFAULT_METHOD, "rows": rows, "targets": checks["met"], "per_task": per_task,
     })

@@ -24,7 +24,7 @@ from astae.core.dataset import Dataset, iter_programs
 from astae.core.devices import resolve_device
 from astae.core.executor import ExecutionLimits, Executor
 from astae.core.files import atomic_file
-from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs, summarize_scores
+from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
 from astae.core.training_data import (
@@ -106,16 +106,20 @@ def decode_ids(
 
 def evaluate_decodes(
     model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
-    executor: Executor, batch_size: int, chunk_size: int = EVAL_CHUNK,
-) -> tuple[dict[str, float], list[ProgramScore]]:
-    """Greedy-decode `ids`, run the decodes on the originals' examples; (summary, per program).
-    Records and decodes are held for one chunk of `chunk_size` programs at a time."""
-    scores: list[ProgramScore] = []
+    executor: Executor, batch_size: int, keep: int | None = None, chunk_size: int = EVAL_CHUNK,
+) -> tuple[ScoreTally, list[ProgramScore]]:
+    """Greedy-decode `ids` and run the decodes on the originals' examples: (the tally of every
+    program's scores, the scores of the first `keep` programs, all if None). Records and decodes
+    are held for one chunk of `chunk_size` programs at a time."""
+    tally = ScoreTally()
+    kept: list[ProgramScore] = []
     for chunk in batches(ids, chunk_size):
         decoded = decode_ids(model, data, chunk, device, batch_size)
         records = [data.dataset.programs[i] for i in chunk]
-        scores.extend(score_programs(records, [d.source for d in decoded], executor))
-    return summarize_scores(scores), scores
+        scores = score_programs(records, [d.source for d in decoded], executor)
+        tally.add(scores)
+        kept.extend(scores[: None if keep is None else max(0, keep - len(kept))])
+    return tally, kept
 
 
 def size_bucket(actions: int) -> str:

@@ -62,25 +62,9 @@ class LatentPrior:
         """The Gaussian fitted to codes [N, D] (N >= 2): their mean and shrunk covariance; with the
         codes' `signatures`, also one per signature of at least MIN_SIGNATURE_PROGRAMS codes, its
         covariance pulled towards the aggregate one by D pseudo-programs."""
-        if latents.shape[0] < 2:
-            raise ValueError("fitting a latent prior needs at least 2 programs")
-        x = latents.double()
-        mean, cov = _mean_cov(x)
-        diag = torch.diag(torch.diag(cov).clamp(min=1e-8))
-        cov = (1 - SHRINKAGE) * cov + SHRINKAGE * diag
-        prior = cls("aggregate", mean.float(), _cholesky(cov))
-        if signatures is not None:
-            dim = x.shape[1]
-            groups: dict[str, list[int]] = {}
-            for i, sig in enumerate(signatures):
-                groups.setdefault(sig, []).append(i)
-            for sig, rows in sorted(groups.items()):
-                if len(rows) < MIN_SIGNATURE_PROGRAMS:
-                    continue
-                m, c = _mean_cov(x[rows])
-                w = len(rows) / (len(rows) + dim)
-                prior.by_signature[sig] = cls(sig, m.float(), _cholesky(w * c + (1 - w) * cov))
-        return prior
+        moments = Moments(latents.shape[1])
+        moments.add(latents, signatures)
+        return moments.prior()
 
     def for_signature(self, signature: str) -> LatentPrior:
         """The Gaussian of one signature's programs, or this prior if it has none."""
@@ -112,10 +96,59 @@ class LatentPrior:
         return prior
 
 
-def _mean_cov(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    mean = x.mean(dim=0)
-    centred = x - mean
-    return mean, centred.T @ centred / max(1, x.shape[0] - 1)
+class Moments:
+    """Running sums of codes (count, sum, sum of outer products, in float64), overall and per
+    signature: a prior is fitted batch by batch, without holding every code."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.total = _Sums(dim)
+        self.by_signature: dict[str, _Sums] = {}
+
+    def add(self, codes: torch.Tensor, signatures: Sequence[str] | None = None) -> None:
+        """Add codes [B, D] (and their signatures)."""
+        x = codes.detach().cpu().double()
+        self.total.add(x)
+        if signatures is None:
+            return
+        groups: dict[str, list[int]] = {}
+        for i, sig in enumerate(signatures):
+            groups.setdefault(sig, []).append(i)
+        for sig, rows in groups.items():
+            self.by_signature.setdefault(sig, _Sums(self.dim)).add(x[rows])
+
+    def prior(self) -> LatentPrior:
+        """The aggregate prior and its per-signature Gaussians (see `LatentPrior.fit`)."""
+        if self.total.n < 2:
+            raise ValueError("fitting a latent prior needs at least 2 programs")
+        mean, cov = self.total.mean_cov()
+        diag = torch.diag(torch.diag(cov).clamp(min=1e-8))
+        cov = (1 - SHRINKAGE) * cov + SHRINKAGE * diag
+        prior = LatentPrior("aggregate", mean.float(), _cholesky(cov))
+        for sig, sums in sorted(self.by_signature.items()):
+            if sums.n < MIN_SIGNATURE_PROGRAMS:
+                continue
+            m, c = sums.mean_cov()
+            w = sums.n / (sums.n + self.dim)
+            prior.by_signature[sig] = LatentPrior(sig, m.float(), _cholesky(w * c + (1 - w) * cov))
+        return prior
+
+
+class _Sums:
+    def __init__(self, dim: int) -> None:
+        self.n = 0
+        self.s1 = torch.zeros(dim, dtype=torch.float64)
+        self.s2 = torch.zeros(dim, dim, dtype=torch.float64)
+
+    def add(self, x: torch.Tensor) -> None:
+        self.n += x.shape[0]
+        self.s1 += x.sum(dim=0)
+        self.s2 += x.T @ x
+
+    def mean_cov(self) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.s1 / self.n
+        cov = (self.s2 - self.n * torch.outer(mean, mean)) / max(1, self.n - 1)
+        return mean, (cov + cov.T) / 2
 
 
 def _cholesky(cov: torch.Tensor) -> torch.Tensor:
@@ -133,22 +166,16 @@ def program_signatures(data: TrainingData, ids: Sequence[int]) -> list[str]:
     return [found[i] for i in ids]
 
 
+@torch.no_grad()
 def fit_prior(model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
               batch_size: int = 256) -> LatentPrior:
-    """The aggregate prior (with its per-signature Gaussians) of programs `ids`' codes."""
-    return LatentPrior.fit(encode_ids(model, data, ids, device, batch_size), program_signatures(data, ids))
-
-
-def pca_2d(latents: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
-    """Project codes [N, D] onto their first two principal components: (points [N, 2], the
-    share of variance each component explains)."""
-    x = latents.double() - latents.double().mean(dim=0)
-    if x.shape[0] < 2:
-        return torch.zeros(x.shape[0], 2), [0.0, 0.0]
-    _, s, v = torch.linalg.svd(x, full_matrices=False)
-    k = min(2, v.shape[0])
-    points = torch.zeros(x.shape[0], 2, dtype=torch.float64)
-    points[:, :k] = x @ v[:k].T
-    total = float(s.pow(2).sum()) or 1.0
-    shares = [float(s[i] ** 2) / total if i < k else 0.0 for i in range(2)]
-    return points.float(), shares
+    """The aggregate prior (with its per-signature Gaussians) of programs `ids`' codes, fitted
+    batch by batch: memory does not grow with the number of programs."""
+    model.eval()
+    signatures = program_signatures(data, ids)
+    moments = Moments(model.cfg.latent_dim)
+    for start in range(0, len(ids), batch_size):
+        chunk = list(ids[start : start + batch_size])
+        mu, _ = model.encode(data.graphs.batch(chunk).to(device))
+        moments.add(mu, signatures[start : start + batch_size])
+    return moments.prior()

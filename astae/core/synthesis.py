@@ -15,7 +15,8 @@ One driver (`run_search`) and one scorer (`Scorer`) serve every method; a method
 - `hillclimb`: local search in program space: grammar-aware mutations (`mutation.mutate`) of
   the best program so far, sideways moves allowed, restarts from a fresh random program when
   stuck.
-- `hybrid`: `cem` until it stops improving, then `hillclimb` from its best program.
+- `hybrid`: `cem` until it finds no better program for 4 rounds, then `hillclimb` from its
+  best program.
 
 A solution is returned without its dead stores (`simplify`) when it still fits the examples.
 
@@ -57,6 +58,7 @@ DEFAULT_METHOD = "cem"
 # candidate room, and a wrong one stuck in a long loop costs little.
 SEARCH_LIMITS = ExecutionLimits(time_limit=0.02, memory_limit_mb=512)
 POPULATION = 64  # candidates proposed per round by every method
+HYBRID_PATIENCE = 4  # rounds without a better program before `hybrid` turns to mutations
 
 
 @dataclass(frozen=True, order=True)
@@ -451,7 +453,7 @@ class Synthesizer:
         if method == "hillclimb":
             return HillClimb(sampler, self.max_actions)
         if method == "hybrid":
-            cem = CrossEntropySearch(decoder, prior, generator)
+            cem = CrossEntropySearch(decoder, prior, generator, patience=HYBRID_PATIENCE)
             return Hybrid(cem, sampler, self.max_actions, scorer)
         raise ConfigError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
 

@@ -46,7 +46,6 @@ from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, measure_ids
 from astae.core.executor import Executor
 from astae.core.files import remove_stale_temp_files, write_json
 from astae.core.latent import fit_prior
-from astae.core.metrics import summarize_scores
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
@@ -238,13 +237,18 @@ class _Run:
         decode_ids = ids[: t.eval_max_programs] if t.eval_max_programs else ids
         self.cb.evaluating(len(decode_ids))
         start = time.perf_counter()
-        summary, scores = evaluate_decodes(
+        # every score only when this epoch writes them all; the first few otherwise
+        keep = None if self.epoch % t.dump_interval == 0 else EXAMPLES_SHOWN
+        tally, scores = evaluate_decodes(
             self.model, self.data, distributed.share(decode_ids, self.cluster), self.device, executor,
-            max(t.batch_size, 128),
+            max(t.batch_size, 128), keep,
         )
         if self.cluster.distributed:
             scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
-            summary = summarize_scores(scores)
+            sums = distributed.all_sum(self.cluster, {**tally.sums, "count": tally.count})
+            tally.count = round(sums.pop("count"))
+            tally.sums = sums
+        summary = tally.summary()
         record.update({f"val/{k}": v for k, v in summary.items() if k != "count"})
         record["val/decoded_programs"] = summary["count"]
         record["val/decode_seconds"] = time.perf_counter() - start
