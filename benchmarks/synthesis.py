@@ -94,14 +94,15 @@ def main() -> None:
                 counts = "  ".join(f"@{b}: {rows[method]['solved'][str(b)]:3d}" for b in budgets)
                 print(f"{method:10} {counts}  generalise {rows[method]['generalisation']:.2f}  "
                       f"{rows[method]['seconds_per_task']:.2f} s/task", flush=True)
+                write_result(args.name, {  # after every method: a long run keeps what it measured
+                    "checkpoint": str(args.checkpoint), "tasks": len(tasks), "budgets": budgets,
+                    "seed": args.seed, "default_method": DEFAULT_METHOD, "rows": rows,
+                    "targets": targets(rows, budgets)["met"], "per_task": per_task,
+                })
     print_table(rows, budgets, len(tasks))
     checks = targets(rows, budgets)
     for line in checks["lines"]:
         print(line)
-    write_result(args.name, {
-        "checkpoint": str(args.checkpoint), "tasks": len(tasks), "budgets": budgets, "seed": args.seed,
-        "default_method": DEFAULT_METHOD, "rows": rows, "targets": checks["met"], "per_task": per_task,
-    })
 
 
 def _payload(checkpoint: Path) -> dict:
