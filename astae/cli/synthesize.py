@@ -19,7 +19,8 @@ def synthesize_command(
     ),
     budget: int = typer.Option(1000, "--budget", help="Candidate programs the search may propose.", min=1),
     method: str = typer.Option(
-        "cem", "--method", help="cem (latent cross-entropy search), hybrid, random, enum or hillclimb."
+        "hybrid", "--method", help="hybrid (latent cross-entropy search, then program mutations), cem, "
+        "random, enum, generator or hillclimb."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the search."),
     signature: str | None = typer.Option(
