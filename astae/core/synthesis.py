@@ -28,6 +28,7 @@ the first candidate that gets every example right, and the count says where in i
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -491,8 +492,6 @@ class Synthesizer:
 def _generator_config(payload: dict) -> GeneratorConfig:
     """The generator config of the checkpoint's dataset (grammar sampling for `enum` and
     `hillclimb` then draws programs like the training data's), or the defaults."""
-    import json
-
     path = payload.get("dataset", {}).get("path")
     try:
         manifest = json.loads((Path(path) / "manifest.json").read_text()) if path else {}
