@@ -179,3 +179,18 @@ def fit_prior(model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], dev
         mu, _ = model.encode(data.graphs.batch(chunk).to(device))
         moments.add(mu, signatures[start : start + batch_size])
     return moments.prior()
+
+
+def pca_2d(latents: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
+    """Project codes [N, D] onto their first two principal components: (points [N, 2], the
+    share of variance each component explains)."""
+    x = latents.double() - latents.double().mean(dim=0)
+    if x.shape[0] < 2:
+        return torch.zeros(x.shape[0], 2), [0.0, 0.0]
+    _, s, v = torch.linalg.svd(x, full_matrices=False)
+    k = min(2, v.shape[0])
+    points = torch.zeros(x.shape[0], 2, dtype=torch.float64)
+    points[:, :k] = x @ v[:k].T
+    total = float(s.pow(2).sum()) or 1.0
+    shares = [float(s[i] ** 2) / total if i < k else 0.0 for i in range(2)]
+    return points.float(), shares

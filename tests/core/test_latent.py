@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from astae.core.checkpoint import load_model
-from astae.core.latent import MIN_SIGNATURE_PROGRAMS, LatentPrior, program_signatures
+from astae.core.latent import MIN_SIGNATURE_PROGRAMS, LatentPrior, pca_2d, program_signatures
 from astae.core.training_data import checkpoint_data
 
 
@@ -47,3 +47,14 @@ def test_training_stores_signature_priors_of_its_training_programs(tiny_run):
     sigs = program_signatures(data, data.train_ids)
     common = {s for s in set(sigs) if sigs.count(s) >= MIN_SIGNATURE_PROGRAMS}
     assert common and set(stored) == common
+
+
+def test_pca_2d_finds_the_direction_of_largest_spread():
+    g = torch.Generator().manual_seed(0)
+    codes = torch.randn(200, 3, generator=g) * torch.tensor([5.0, 1.0, 0.1])
+    points, shares = pca_2d(codes)
+    assert points.shape == (200, 2)
+    assert shares[0] > 0.9 and shares[0] > shares[1] > 0
+    assert abs(torch.corrcoef(torch.stack([points[:, 0], codes[:, 0]]))[0, 1]) > 0.99
+    one, none = pca_2d(codes[:1])
+    assert one.shape == (1, 2) and none == [0.0, 0.0]
