@@ -86,7 +86,7 @@ def main() -> None:
                     results.append({
                         "id": record["id"], "solved": result.solved, "candidates": result.candidates,
                         "distinct": result.distinct, "seconds": result.seconds, "share": result.share,
-                        "program": result.program,
+                        "program": result.program, "found": result.found, "shrink_runs": result.shrink_runs,
                         "generalises": generalises(result.program, extra, checker) if result.solved else None,
                     })
                 per_task[method] = results

@@ -122,7 +122,7 @@ def render_synthesis_result(console: Console, task: SynthesisTask, result: Synth
     if result.program is not None:
         title = "solution" if result.solved else "best partial program"
         if result.found is not None:
-            title += " (dead stores removed)"
+            title += " (shrunk: parts the examples do not need removed)"
         source = Syntax(result.program, "python", theme="ansi_dark", word_wrap=True)
         console.print(Panel(source, title=title, title_align="left", border_style="green" if result.solved
                             else "yellow"))
@@ -134,7 +134,8 @@ def render_synthesis_result(console: Console, task: SynthesisTask, result: Synth
         ("method", f"{result.method} (seed {result.seed})"),
         ("result", verdict),
         ("best program", f"{right}/{result.examples} examples right, closeness {result.closeness:.3f}"),
-        ("candidates", f"{result.candidates:,} proposed, {result.distinct:,} different programs run"),
+        ("candidates", f"{result.candidates:,} proposed, {result.distinct:,} different programs run"
+         + (f"; {result.shrink_runs:,} shrinking runs" if result.shrink_runs else "")),
         ("time", f"{result.seconds:.1f} s"),
     ]
     console.print(kv_table("synthesis", rows))

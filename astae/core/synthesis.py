@@ -18,7 +18,8 @@ One driver (`run_search`) and one scorer (`Scorer`) serve every method; a method
 - `hybrid` (the default: it measures best, docs/synthesis.md): `cem` until it finds no better
   program for 4 rounds, then `hillclimb` from its best program.
 
-A solution is returned without its dead stores (`simplify`) when it still fits the examples.
+A solution is returned shrunk (`simplify`, `shrinking.shrink`): the smallest program reached by
+removing its parts one at a time while every example stays right.
 
 Every candidate proposed counts against the budget, duplicates included (a duplicate is not
 run again: its score is remembered). A candidate's score is (share of examples right,
@@ -44,13 +45,13 @@ from astae.core.config import ConfigError, GeneratorConfig
 from astae.core.derivation import DerivationState
 from astae.core.errors import CheckpointError
 from astae.core.executor import ExampleResult, ExecutionLimits, Executor, Job, Outcome
-from astae.core.generator import prune_dead_stores, sample_program
+from astae.core.generator import sample_program
 from astae.core.grammar import GRAMMAR, Signature
-from astae.core.language import LanguageError, parse_program
 from astae.core.latent import LatentPrior
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import decode
 from astae.core.mutation import mutate
+from astae.core.shrinking import shrink
 from astae.core.tasks import SynthesisTask
 
 METHODS = ("hybrid", "cem", "random", "enum", "generator", "hillclimb")
@@ -346,19 +347,16 @@ class Hybrid(Searcher):
         (self.climb or self.cem).observe(candidates, fits)
 
 
-def simplify(source: str, scorer: Scorer) -> str:
-    """A solution without its dead stores, if that still gets every example right (a dead store
-    changes no output, but it can fail on inputs the examples do not cover: `v0 = a0 % len(a1)`
-    on an empty list); else the solution itself."""
-    pruned = prune_dead_stores(source)
-    if pruned is None or pruned == source:
-        return source
-    try:
-        program = parse_program(pruned).source
-    except LanguageError:  # removing a store left unreachable code, say
-        return source
-    results = scorer.executor.run([Job(program, scorer.inputs, scorer.expected)])[0]
-    return program if fitness_of(results, scorer.expected).solved else source
+def simplify(source: str, scorer: Scorer) -> tuple[str, int]:
+    """The smallest program `shrinking.shrink` reaches from a solution while every example stays
+    right, and the number of variants it ran (outside the budget: they search for nothing new,
+    they only cut what the examples do not need)."""
+
+    def passes(sources: list[str]) -> list[bool]:
+        results = scorer.executor.run([Job(s, scorer.inputs, scorer.expected) for s in sources])
+        return [fitness_of(r, scorer.expected).solved for r in results]
+
+    return shrink(source, passes)
 
 
 def _candidate(state: DerivationState) -> Candidate:
@@ -384,6 +382,7 @@ class SynthesisResult:
     trace: list[dict] = field(default_factory=list)  # one row per round
     notes: list[str] = field(default_factory=list)
     found: str | None = None  # the solution as the search found it, when `program` is its simplification
+    shrink_runs: int = 0  # programs run to simplify the solution (not counted in `candidates`)
 
     def to_json(self) -> dict:
         """The result as plain JSON-able data."""
@@ -469,13 +468,14 @@ class Synthesizer:
         trace = run_search(searcher, scorer)
         fit, best = scorer.best if scorer.best is not None else (NO_FIT, None)
         found = scorer.solution.source if scorer.solution is not None else None
-        program = simplify(found, scorer) if found is not None else best.source if best else None
+        program, shrink_runs = simplify(found, scorer) if found is not None else (
+            best.source if best else None, 0)
         seconds = time.perf_counter() - start
         return SynthesisResult(
             method=method, signature=task.signature.display, examples=len(task.examples), budget=budget,
             seed=seed, solved=found is not None, program=program, share=fit.share, closeness=fit.closeness,
             candidates=scorer.proposed, distinct=len(scorer.seen), seconds=seconds, trace=trace,
-            notes=list(self.notes), found=found if program != found else None,
+            notes=list(self.notes), found=found if program != found else None, shrink_runs=shrink_runs,
         )
 
     def close(self) -> None:

@@ -167,10 +167,15 @@ def test_without_a_stored_prior_the_search_fits_one_or_says_it_uses_the_standard
         assert synth.run(IDENTITY, "cem", budget=50).candidates <= 50
 
 
-def test_a_solution_loses_its_dead_stores_when_it_still_fits(overfit_synth):
+def test_a_solution_is_shrunk_to_what_the_examples_need(overfit_synth):
     with Executor(workers=1, limits=SEARCH_LIMITS) as executor:
         scorer = Scorer(IDENTITY, executor, budget=10)
+        bare = "def program(a0: list[int]) -> list[int]:\n    return a0"
         dead = "def program(a0: list[int]) -> list[int]:\n    v0 = 5 // len(a0)\n    return a0"
-        assert simplify(dead, scorer) == "def program(a0: list[int]) -> list[int]:\n    return a0"
-        live = "def program(a0: list[int]) -> list[int]:\n    return a0[:9]"
-        assert simplify(live, scorer) == live
+        shrunk, runs = simplify(dead, scorer)
+        assert shrunk == bare and runs >= 1
+        padded = ("def program(a0: list[int]) -> list[int]:\n    for v0 in a0:\n        return a0\n"
+                  "    return sorted(a0)[:9]")
+        assert simplify(padded, scorer)[0] == bare
+        assert simplify(bare, scorer) == (bare, 0)  # nothing smaller is legal
+        assert simplify("def program(a0: list[int]) -> list[int]:\n    return a0 + a0[:0]", scorer)[0] == bare
