@@ -1,8 +1,9 @@
 """Synthesis from examples: how many held-out tasks each search method solves within a budget.
 
 Run with `uv run python benchmarks/synthesis.py CKPT [--tasks 200] [--budgets 100 1000 10000]
-[--methods cem hybrid random enum hillclimb]`; prints a table and writes
-`benchmarks/results/synthesis.json`.
+[--methods cem hybrid random enum hillclimb] [--keep]`; prints a table and writes
+`benchmarks/results/synthesis.json` (`--keep` keeps the rows of methods this run does not
+measure, so two runs of different methods can share the two cores and one file).
 
 Tasks: the examples of the first `--tasks` programs of the checkpoint's validation split (the
 model never trained on them; the search sees only their examples, never their sources). Every
@@ -21,12 +22,13 @@ and at least as many as `hillclimb`; >= 90% of solutions generalise.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import time
 from pathlib import Path
 
-from _report import write_result
+from _report import RESULTS, write_result
 
 from astae.core.executor import Executor, Job, Outcome
 from astae.core.generator import sample_inputs
@@ -64,6 +66,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="the checkpoint's dataset, if it moved")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--name", default="synthesis", help="results/<name>.json")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the other methods' rows already in results/<name>.json (same checkpoint, "
+                             "tasks, budgets and seed), re-read at every write: runs of different methods "
+                             "side by side fill one file")
     args = parser.parse_args()
     budgets = sorted(args.budgets)
     with Synthesizer(args.checkpoint, args.workers) as synth:
@@ -94,15 +100,33 @@ def main() -> None:
                 counts = "  ".join(f"@{b}: {rows[method]['solved'][str(b)]:3d}" for b in budgets)
                 print(f"{method:10} {counts}  generalise {rows[method]['generalisation']:.2f}  "
                       f"{rows[method]['seconds_per_task']:.2f} s/task", flush=True)
+                setup = {"checkpoint": str(args.checkpoint), "tasks": len(tasks), "budgets": budgets,
+                         "seed": args.seed}
+                if args.keep:  # another run's methods, written since this one started, stay
+                    rows, per_task = kept_rows(args.name, setup, rows, per_task)
                 write_result(args.name, {  # after every method: a long run keeps what it measured
-                    "checkpoint": str(args.checkpoint), "tasks": len(tasks), "budgets": budgets,
-                    "seed": args.seed, "default_method": DEFAULT_METHOD, "rows": rows,
+                    **setup, "default_method": DEFAULT_METHOD, "rows": rows,
                     "targets": targets(rows, budgets)["met"], "per_task": per_task,
                 })
     print_table(rows, budgets, len(tasks))
     checks = targets(rows, budgets)
     for line in checks["lines"]:
         print(line)
+
+
+def kept_rows(name: str, setup: dict, rows: dict, per_task: dict) -> tuple[dict, dict]:
+    """`rows` and `per_task` with the other methods of results/<name>.json added, if that file
+    measured the same setup; in METHODS order."""
+    try:
+        old = json.loads((RESULTS / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return rows, per_task
+    if any(old.get(key) != value for key, value in setup.items()):
+        return rows, per_task
+    merged_rows = {**old.get("rows", {}), **rows}
+    merged_tasks = {**old.get("per_task", {}), **per_task}
+    order = [m for m in METHODS if m in merged_rows]
+    return {m: merged_rows[m] for m in order}, {m: merged_tasks[m] for m in order if m in merged_tasks}
 
 
 def _payload(checkpoint: Path) -> dict:
