@@ -157,10 +157,12 @@ def _leave(clean: bool) -> None:
     dist.destroy_process_group()
 
 
-def share(items: Sequence[T], cluster: Cluster) -> list[T]:
+def share(items: Sequence[T], cluster: Cluster) -> Sequence[T]:
     """This rank's part of `items`: every world_size-th from its rank on (sizes differ by at most
-    one; in a length-sorted batch each rank gets programs of every length)."""
-    return list(items[cluster.rank :: cluster.world_size])
+    one; in a length-sorted batch each rank gets programs of every length). A list for a list;
+    an array (e.g. a split's ids) stays an array."""
+    part = items[cluster.rank :: cluster.world_size]
+    return part if isinstance(part, np.ndarray) else list(part)
 
 
 def unshare(parts: Sequence[Sequence[T]]) -> list[T]:

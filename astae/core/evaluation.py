@@ -1,9 +1,9 @@
 """Measuring a model on a split: teacher-forced losses, and decodes run on the examples.
 
-`evaluate_decodes` is what training's validation calls; `evaluate_checkpoint` is `astae eval`:
-the checkpoint's split recomputed from its config, every program encoded to its mean code,
-decoded (greedy or beam search), scored and run on its examples, with the DESIGN §5 metrics,
-counts, decoding throughput and a breakdown by program size and signature.
+`score_decodes` is what training's validation calls, one chunk at a time; `evaluate_checkpoint`
+is `astae eval`: the checkpoint's split recomputed from its config, every program encoded to its
+mean code, decoded (greedy or beam search), scored and run on its examples, with the DESIGN §5
+metrics, counts, decoding throughput and a breakdown by program size and signature.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from astae.core.checkpoint import load_model
@@ -27,6 +29,7 @@ from astae.core.files import atomic_file
 from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
+from astae.core.records import select_records
 from astae.core.training_data import (
     SPLITS,
     TrainingData,
@@ -104,6 +107,19 @@ def decode_ids(
     return decoded
 
 
+def score_decodes(
+    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
+    executor: Executor, batch_size: int,
+) -> list[ProgramScore]:
+    """Greedy-decode `ids` and run the decodes on the originals' examples: their scores (the
+    records and decodes of all of `ids` are held at once: pass a chunk)."""
+    if not len(ids):
+        return []
+    decoded = decode_ids(model, data, ids, device, batch_size)
+    records = list(select_records(data.dataset.programs, ids))
+    return score_programs(records, [d.source for d in decoded], executor)
+
+
 def evaluate_decodes(
     model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
     executor: Executor, batch_size: int, keep: int | None = None, chunk_size: int = EVAL_CHUNK,
@@ -114,9 +130,7 @@ def evaluate_decodes(
     tally = ScoreTally()
     kept: list[ProgramScore] = []
     for chunk in batches(ids, chunk_size):
-        decoded = decode_ids(model, data, chunk, device, batch_size)
-        records = [data.dataset.programs[i] for i in chunk]
-        scores = score_programs(records, [d.source for d in decoded], executor)
+        scores = score_decodes(model, data, chunk, device, executor, batch_size)
         tally.add(scores)
         kept.extend(scores[: None if keep is None else max(0, keep - len(kept))])
     return tally, kept
@@ -159,12 +173,12 @@ def _breakdown(groups: dict[str, ScoreTally], order: list[str]) -> list[dict]:
     return rows
 
 
-def _split_plan(dataset: Dataset, cfg: TrainConfig, split: str) -> tuple[list[int], int]:
-    """One pass over programs.jsonl: the split's ids in id order (the rule training used) and
-    the number of programs over the decode budget, keeping nothing else in memory."""
+def _split_plan(dataset: Dataset, cfg: TrainConfig, split: str) -> tuple[np.ndarray, int]:
+    """One pass over programs.jsonl: the split's ids in id order (the rule training used), as an
+    array, and the number of programs over the decode budget, keeping nothing else in memory."""
     seed, fraction, budget = cfg.training.seed, cfg.data.val_fraction, cfg.model.max_decode_steps
     limit = cfg.data.max_programs
-    marked: list[tuple[int, bool]] = []
+    ids, marks = array("q"), array("b")
     skipped = 0
     for record in iter_programs(dataset):
         if limit is not None and record["id"] >= limit:
@@ -172,27 +186,31 @@ def _split_plan(dataset: Dataset, cfg: TrainConfig, split: str) -> tuple[list[in
         if len(record["actions"]) > budget:
             skipped += 1
             continue
-        marked.append((record["id"], is_validation(record["source"], seed, fraction)))
-    train, val = assign_split(marked)
-    ids = {"train": train, "val": val}.get(split) or sorted([*train, *val])
-    return ids, skipped
+        ids.append(record["id"])
+        marks.append(is_validation(record["source"], seed, fraction))
+    train, val = assign_split(ids, marks)
+    chosen = {"train": train, "val": val}.get(split)
+    if chosen is None or not len(chosen):
+        chosen = np.sort(np.concatenate([train, val]))
+    return chosen, skipped
 
 
-def _chunks(dataset: Dataset, ids: list[int], size: int) -> Iterator[list[dict]]:
+def _chunks(dataset: Dataset, ids: np.ndarray, size: int) -> Iterator[list[dict]]:
     """The records of `ids` (ascending) in chunks of `size`, read in one pass over programs.jsonl."""
-    wanted = set(ids)
-    last = ids[-1] if ids else -1
+    if not len(ids):
+        return
     chunk: list[dict] = []
+    k = 0  # the next id wanted (a walk along `ids`, not a set of them)
     for record in iter_programs(dataset):
-        if record["id"] in wanted:
-            chunk.append(record)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-        if record["id"] >= last:
-            break
-    if chunk:
-        yield chunk
+        if record["id"] != ids[k]:
+            continue
+        chunk.append(record)
+        k += 1
+        if len(chunk) == size or k == len(ids):
+            yield chunk
+            chunk = []
+        if k == len(ids):
+            return
 
 
 def evaluate_checkpoint(
@@ -242,7 +260,8 @@ def evaluate_checkpoint(
                 continue
             chunk_ids = [r["id"] for r in records]
             features = {r["id"]: program_features(dataset, r) for r in records}
-            data = TrainingData(dataset, graphs, targets, features, [], chunk_ids, 0)
+            data = TrainingData(dataset, graphs, targets, features, np.empty(0, np.int64),
+                                np.asarray(chunk_ids, dtype=np.int64), 0)
             start = time.perf_counter()
             sums, decoded = measure_ids(model, data, chunk_ids, target, batch_size, options)
             decode_seconds += time.perf_counter() - start

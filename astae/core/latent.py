@@ -13,13 +13,15 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.records import select_records
 from astae.core.training_data import TrainingData, batches
 
 PRIORS = ("aggregate", "standard")
@@ -156,14 +158,11 @@ def _cholesky(cov: torch.Tensor) -> torch.Tensor:
     return torch.linalg.cholesky(cov + 1e-8 * eye).float()
 
 
-def program_signatures(data: TrainingData, ids: Sequence[int]) -> list[str]:
-    """The signatures of dataset programs `ids`, read in one pass over the records."""
-    wanted = set(ids)
-    found: dict[int, str] = {}
-    for record in data.dataset.programs:
-        if record["id"] in wanted:
-            found[record["id"]] = sys.intern(record["signature"])
-    return [found[i] for i in ids]
+def program_signatures(data: TrainingData, ids: Sequence[int]) -> Iterator[str]:
+    """The signatures of dataset programs `ids`, in order, read as they are consumed (ascending
+    ids: one pass over the records; nothing per program is held)."""
+    for record in select_records(data.dataset.programs, ids):
+        yield sys.intern(record["signature"])
 
 
 @torch.no_grad()
@@ -174,10 +173,9 @@ def fit_prior(model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], dev
     model.eval()
     signatures = program_signatures(data, ids)
     moments = Moments(model.cfg.latent_dim)
-    for start in range(0, len(ids), batch_size):
-        chunk = list(ids[start : start + batch_size])
+    for chunk in batches(ids, batch_size):
         mu, _ = model.encode(data.graphs.batch(chunk).to(device))
-        moments.add(mu, signatures[start : start + batch_size])
+        moments.add(mu, list(itertools.islice(signatures, len(chunk))))
     return moments.prior()
 
 

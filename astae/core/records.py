@@ -8,7 +8,8 @@ streams the file. Training and evaluation use it instead of holding every record
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class ProgramRecords(Sequence):
     def __init__(self, dataset: Dataset, limit: int | None = None,
                  on_record: Callable[[dict], None] | None = None) -> None:
         self.file = dataset.path / PROGRAMS
-        offsets: list[int] = []
+        offsets = array("q")  # 8 bytes a program while the file is read, not a list of ints
         position = 0
         try:
             with open(self.file, "rb") as f:
@@ -42,7 +43,7 @@ class ProgramRecords(Sequence):
             raise DatasetError(f"{self.file}: the dataset is empty")
         if limit is None and len(offsets) != expected:
             raise DatasetError(f"{self.file}: {len(offsets)} programs, the manifest says {expected}")
-        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.offsets = np.frombuffer(offsets, dtype=np.int64).copy()
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -63,3 +64,21 @@ class ProgramRecords(Sequence):
         with open(self.file, "rb") as f:
             for _ in range(len(self)):
                 yield json.loads(f.readline())
+
+    def select(self, ids: Iterable[int]) -> Iterator[dict]:
+        """The records of `ids`, in that order, read through one open file (ascending ids read it
+        front to back)."""
+        n = len(self)
+        with open(self.file, "rb") as f:
+            for i in ids:
+                if not -n <= i < n:
+                    raise IndexError(f"program {i} out of range for {n} programs")
+                f.seek(int(self.offsets[i]))
+                yield json.loads(f.readline())
+
+
+def select_records(programs: Sequence[dict], ids: Iterable[int]) -> Iterator[dict]:
+    """The records of `ids` of a dataset's programs (a `ProgramRecords` or a loaded list), in order."""
+    if isinstance(programs, ProgramRecords):
+        return programs.select(ids)
+    return (programs[i] for i in ids)

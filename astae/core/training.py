@@ -26,12 +26,16 @@ writes files and talks to wandb.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
@@ -42,15 +46,16 @@ from astae.core.config import ConfigError, TrainConfig
 from astae.core.devices import resolve_device
 from astae.core.distributed import Cluster
 from astae.core.errors import WriteError
-from astae.core.evaluation import DECODE_LIMITS, evaluate_decodes, measure_ids
+from astae.core.evaluation import DECODE_LIMITS, EVAL_CHUNK, measure_ids, score_decodes
 from astae.core.executor import Executor
-from astae.core.files import remove_stale_temp_files, write_json
+from astae.core.files import atomic_file, remove_stale_temp_files, write_json
 from astae.core.latent import fit_prior
+from astae.core.metrics import ProgramScore, ScoreTally
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import METRICS_FILE, Tracker, choose_wandb_mode, read_metrics, rewind_metrics
-from astae.core.training_data import TrainingData, epoch_batches, make_batch, prepare_data
+from astae.core.training_data import TrainingData, batches, epoch_batches, make_batch, prepare_data
 
 EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
 
@@ -220,7 +225,10 @@ class _Run:
         return {f"train/{k}": v / total for k, v in sums.items()}
 
     def validate(self, executor: Executor, evaluate: bool) -> tuple[dict, list | None]:
-        """val/ metrics: teacher-forced always; greedy decodes run on the examples if `evaluate`.
+        """val/ metrics: teacher-forced always; greedy decodes run on the examples if `evaluate`,
+        and then the first EXAMPLES_SHOWN (id, score) pairs too (None otherwise). Decodes are
+        scored a chunk at a time; on a dump epoch rank 0 writes each chunk's rows to
+        validation_epoch_X.json as it goes, so nothing is held for every validation program.
         Under torchrun each rank measures and decodes its share; the results are combined."""
         t = self.cfg.training
         ids = self.data.val_ids
@@ -237,14 +245,24 @@ class _Run:
         decode_ids = ids[: t.eval_max_programs] if t.eval_max_programs else ids
         self.cb.evaluating(len(decode_ids))
         start = time.perf_counter()
-        # every score only when this epoch writes them all; the first few otherwise
-        keep = None if self.epoch % t.dump_interval == 0 else EXAMPLES_SHOWN
-        tally, scores = evaluate_decodes(
-            self.model, self.data, distributed.share(decode_ids, self.cluster), self.device, executor,
-            max(t.batch_size, 128), keep,
-        )
+        dump = self.epoch % t.dump_interval == 0
+        tally, shown = ScoreTally(), []
+        with self._dump_file(dump) as rows:
+            # global chunks, the same on every rank: a rank's shares of them are its share of the split
+            for chunk in batches(decode_ids, EVAL_CHUNK * self.cluster.world_size):
+                scores = score_decodes(
+                    self.model, self.data, distributed.share(chunk, self.cluster), self.device, executor,
+                    max(t.batch_size, 128),
+                )
+                tally.add(scores)
+                if dump or len(shown) < EXAMPLES_SHOWN:  # the same on every rank
+                    if self.cluster.distributed:
+                        scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
+                    scored = list(zip(chunk, scores))
+                    if rows is not None:
+                        rows.write(scored)
+                    shown.extend(scored[: EXAMPLES_SHOWN - len(shown)])
         if self.cluster.distributed:
-            scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
             sums = distributed.all_sum(self.cluster, {**tally.sums, "count": tally.count})
             tally.count = round(sums.pop("count"))
             tally.sums = sums
@@ -252,7 +270,18 @@ class _Run:
         record.update({f"val/{k}": v for k, v in summary.items() if k != "count"})
         record["val/decoded_programs"] = summary["count"]
         record["val/decode_seconds"] = time.perf_counter() - start
-        return record, list(zip(decode_ids, scores))
+        return record, shown
+
+    @contextlib.contextmanager
+    def _dump_file(self, wanted: bool) -> Iterator[_ValidationDump | None]:
+        """validation_epoch_X.json being written (on rank 0, if `wanted`), or None."""
+        if not (wanted and self.cluster.is_main):
+            yield None
+            return
+        with atomic_file(self.run_dir / f"validation_epoch_{self.epoch}.json") as f:
+            dump = _ValidationDump(f, self.epoch)
+            yield dump
+            dump.close()
 
     def save(self, name: str, payload: dict | None = None) -> Path:
         """Write a checkpoint into the run directory (rank 0 only; the others write nothing)."""
@@ -263,11 +292,25 @@ class _Run:
         self.last_saved = save_checkpoint(path, payload)
         return self.last_saved
 
-    def dump_validation(self, scored: list) -> None:
-        """validation_epoch_X.json: per-program originals, decodes and outcomes."""
-        rows = [{"id": i, **score.to_json()} for i, score in scored]
-        path = self.run_dir / f"validation_epoch_{self.epoch}.json"
-        write_json(path, {"epoch": self.epoch, "programs": rows})
+
+class _ValidationDump:
+    """validation_epoch_X.json, {"epoch": X, "programs": [per-program originals, decodes and
+    outcomes]}, written row by row: the text `write_json` gives the whole, without holding it."""
+
+    def __init__(self, f: IO[str], epoch: int) -> None:
+        self.f, self.rows = f, 0
+        f.write(f'{{\n  "epoch": {json.dumps(epoch)},\n  "programs": [')
+
+    def write(self, scored: list[tuple[int, ProgramScore]]) -> None:
+        """Append rows of (id, score)."""
+        for i, score in scored:
+            row = json.dumps({"id": i, **score.to_json()}, indent=2).replace("\n", "\n    ")
+            self.f.write(("," if self.rows else "") + "\n    " + row)
+            self.rows += 1
+
+    def close(self) -> None:
+        """End the list and the object."""
+        self.f.write("\n  ]\n}\n" if self.rows else "]\n}\n")
 
 
 def share_loss(
@@ -280,7 +323,7 @@ def share_loss(
     left without programs (a last batch smaller than the world) still joins the gradient
     all-reduce, with weight 0. On one process: the batch's loss, unchanged."""
     mine = distributed.share(ids, cluster)
-    if not mine:
+    if not len(mine):
         out = net(make_batch(data, ids[:1], device), kl_scale=kl_scale)
         return out.loss * 0.0, None, 0
     out = net(make_batch(data, mine, device), kl_scale=kl_scale)
@@ -459,8 +502,8 @@ def _stopped(run: _Run, error: WriteError) -> WriteError:
 
 
 def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker | _Silent) -> None:
-    """Best model, checkpoints, validation dump, metrics and curves at the end of an epoch (the
-    record is the same on every rank; rank 0 writes)."""
+    """Best model, checkpoints, metrics and curves at the end of an epoch (the record is the same
+    on every rank; rank 0 writes). `scored`: the examples shown, None if the epoch did not decode."""
     t = run.cfg.training
     if scored is not None and record["val/loss"] < run.best_eval.get("val/loss", math.inf):
         run.best_eval = dict(record)
@@ -470,8 +513,6 @@ def _finish_epoch(run: _Run, record: dict, scored: list | None, tracker: Tracker
     if run.epoch % t.checkpoint_interval == 0:
         run.save(f"checkpoint_epoch_{run.epoch}.pt")
     if run.cluster.is_main:
-        if scored is not None and run.epoch % t.dump_interval == 0:
-            run.dump_validation(scored)
         tracker.log(record, step=run.step)
         if scored is not None:
             plot_curves(read_metrics(run.run_dir / "metrics.jsonl"), run.run_dir / "curves.png")

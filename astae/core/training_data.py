@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -21,6 +24,7 @@ from astae.core.model.targets import ProgramTargets, build_targets, collate_targ
 from astae.core.records import ProgramRecords
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def is_validation(source: str, seed: int, val_fraction: float) -> bool:
@@ -30,21 +34,26 @@ def is_validation(source: str, seed: int, val_fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < val_fraction
 
 
-def split_ids(programs: Sequence[dict], seed: int, val_fraction: float) -> tuple[list[int], list[int]]:
+def split_ids(programs: Iterable[dict], seed: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """(train ids, validation ids) of a dataset's programs; neither side is left empty."""
-    return assign_split((p["id"], is_validation(p["source"], seed, val_fraction)) for p in programs)
+    ids, marks = array("q"), array("b")
+    for p in programs:
+        ids.append(p["id"])
+        marks.append(is_validation(p["source"], seed, val_fraction))
+    return assign_split(ids, marks)
 
 
-def assign_split(marked: Iterable[tuple[int, bool]]) -> tuple[list[int], list[int]]:
-    """(train ids, validation ids) from (id, is validation) pairs; neither side is left empty."""
-    train: list[int] = []
-    val: list[int] = []
-    for i, on_validation in marked:
-        (val if on_validation else train).append(i)
-    if not val and len(train) > 1:
-        val.append(train.pop())
-    if not train and len(val) > 1:
-        train.append(val.pop())
+def assign_split(ids: Sequence[int], on_validation: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+    """(train ids, validation ids) as int64 arrays, from program ids and whether each is on the
+    validation side (arrays or array.array: 9 bytes a program, not a list of Python objects);
+    neither side is left empty."""
+    ids = np.asarray(ids, dtype=np.int64)
+    on_validation = np.asarray(on_validation, dtype=bool)
+    train, val = ids[~on_validation], ids[on_validation]
+    if not len(val) and len(train) > 1:
+        train, val = train[:-1], train[-1:]
+    if not len(train) and len(val) > 1:
+        train, val = val[-1:], val[:-1]
     return train, val
 
 
@@ -106,8 +115,8 @@ class TrainingData:
     graphs: object  # GraphStore
     targets: object  # targets[id] -> ProgramTargets (a dict, or a ProgramCache view)
     features: object  # features[id] -> [F] (an array, a dict, or a ProgramCache view)
-    train_ids: list[int]
-    val_ids: list[int]
+    train_ids: np.ndarray  # int64, ascending (an array, not a list: 8 bytes a program)
+    val_ids: np.ndarray
     skipped: int  # programs longer than the decode budget
     lengths: np.ndarray | None = None  # actions per program id (for length-bucketed batches)
     num_features: int = 0  # width of the behaviour-feature vector
@@ -145,8 +154,8 @@ def prepare_data(
     decode budget are skipped."""
     dataset = open_dataset(data_dir)
     cache = ProgramCache(dataset, max_decode_steps, cache_programs)
-    lengths: list[int] = []
-    marked: list[tuple[int, bool]] = []
+    # per program: compact arrays (a few bytes each), never lists of Python objects
+    lengths, ids, marks = array("i"), array("q"), array("b")
     widths: set[int] = set()
 
     def note(record: dict) -> None:
@@ -157,19 +166,20 @@ def prepare_data(
         widths.add(entry[1].shape[0])
         if len(cache.entries) < cache.capacity:
             cache.keep(record["id"], entry)
-        marked.append((record["id"], is_validation(record["source"], seed, val_fraction)))
+        ids.append(record["id"])
+        marks.append(is_validation(record["source"], seed, val_fraction))
 
     dataset.programs = ProgramRecords(dataset, max_programs, note)
-    skipped = len(lengths) - len(marked)
+    skipped = len(lengths) - len(ids)
     if skipped:
         log.warning("%d programs do not fit max_decode_steps=%d and are skipped", skipped, max_decode_steps)
-    if len(marked) < 2:
+    if len(ids) < 2:
         raise DatasetError(
             f"{data_dir}: fewer than 2 programs fit max_decode_steps={max_decode_steps}; raise it"
         )
     if len(widths) != 1:
         raise DatasetError(f"{data_dir}: behaviour features of different widths {sorted(widths)}")
-    train_ids, val_ids = assign_split(marked)
+    train_ids, val_ids = assign_split(ids, marks)
     return TrainingData(
         dataset, dataset.graphs(), cache.targets, cache.features, train_ids, val_ids, skipped,
         np.asarray(lengths, dtype=np.int32), widths.pop(),
@@ -196,28 +206,45 @@ def make_batch(data: TrainingData, ids: Sequence[int], device: torch.device) -> 
     )
 
 
+class Batches(Sequence):
+    """An epoch's batches as two arrays (the ids in batch order, and the batch order), not a list
+    of lists: memory is 8 bytes a program. `batches[k]` is batch k, a list of ids."""
+
+    def __init__(self, order: np.ndarray, batch_size: int, sequence: np.ndarray) -> None:
+        self.order, self.batch_size, self.sequence = order, batch_size, sequence
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        start = int(self.sequence[k]) * self.batch_size
+        return self.order[start : start + self.batch_size].tolist()
+
+
 def epoch_batches(data: TrainingData, batch_size: int, rng: np.random.Generator,
-                  pool_batches: int = 32) -> list[list[int]]:
+                  pool_batches: int = 32) -> Batches:
     """The training split in batches for one epoch: shuffled, then sorted by length within pools
     of `pool_batches` batches, so a batch holds programs of similar length (less padding for the
     recurrent layers), and the batches shuffled again."""
-    order = rng.permutation(data.train_ids).tolist()
+    order = rng.permutation(np.asarray(data.train_ids, dtype=np.int64))
     pool = batch_size * pool_batches
-    out: list[list[int]] = []
     for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool], key=lambda i: _length(data, i))
-        out.extend(batches(chunk, batch_size))
-    return [out[k] for k in rng.permutation(len(out))]
+        chunk = order[start : start + pool]
+        if data.lengths is not None:
+            lengths = data.lengths[chunk]
+        else:
+            lengths = np.fromiter((data.targets[i].length for i in chunk), dtype=np.int64, count=len(chunk))
+        order[start : start + pool] = chunk[np.argsort(lengths, kind="stable")]
+    return Batches(order, batch_size, rng.permutation(math.ceil(len(order) / batch_size)))
 
 
-def _length(data: TrainingData, i: int) -> int:
-    return int(data.lengths[i]) if data.lengths is not None else data.targets[i].length
-
-
-def batches(ids: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Consecutive chunks of `ids`."""
-    ids = list(ids)
-    return [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+def batches(items: Sequence[T], batch_size: int) -> Iterator[list[T]]:
+    """Consecutive chunks of `items`, as lists (an array's chunks: lists of Python ints)."""
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        yield chunk.tolist() if isinstance(chunk, np.ndarray) else list(chunk)
 
 
 SPLITS = ("val", "train", "all")
@@ -252,9 +279,9 @@ def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = Non
 def split_of(data: TrainingData, split: str) -> list[int]:
     """The program ids of a split: `val`, `train` or `all` (in id order)."""
     if split == "val":
-        return list(data.val_ids)
+        return np.asarray(data.val_ids).tolist()
     if split == "train":
-        return list(data.train_ids)
+        return np.asarray(data.train_ids).tolist()
     if split == "all":
-        return sorted([*data.train_ids, *data.val_ids])
+        return np.sort(np.concatenate([data.train_ids, data.val_ids])).tolist()
     raise ConfigError(f"split: {split!r} is not one of {', '.join(SPLITS)}")

@@ -55,11 +55,11 @@ def test_the_split_is_the_checkpoints_own(report, tiny_run, tmp_path):
     from astae.core.training_data import prepare_data
 
     data = prepare_data(report.data_dir, 100, 42, 0.2)
-    assert [r["id"] for r in report.programs] == data.val_ids
+    assert [r["id"] for r in report.programs] == data.val_ids.tolist()
     everything = evaluated(tmp_path, tiny_run / "best_model.pt", split="all")
-    assert [r["id"] for r in everything.programs] == sorted(data.val_ids + data.train_ids)
+    assert [r["id"] for r in everything.programs] == sorted([*data.val_ids, *data.train_ids])
     train = evaluated(tmp_path, tiny_run / "best_model.pt", "train.jsonl", split="train", limit=5)
-    assert [r["id"] for r in train.programs] == data.train_ids[:5]
+    assert [r["id"] for r in train.programs] == data.train_ids[:5].tolist()
 
 
 def test_chunked_evaluation_equals_one_chunk(report, tiny_run, tmp_path):

@@ -44,9 +44,19 @@ def test_training_stores_signature_priors_of_its_training_programs(tiny_run):
     _, cfg, payload = load_model(tiny_run / "final_model.pt")
     data = checkpoint_data(cfg, payload)
     stored = payload["latent_prior"]["signatures"]
-    sigs = program_signatures(data, data.train_ids)
+    sigs = list(program_signatures(data, data.train_ids))
     common = {s for s in set(sigs) if sigs.count(s) >= MIN_SIGNATURE_PROGRAMS}
     assert common and set(stored) == common
+
+
+def test_signatures_are_read_as_they_are_consumed_in_the_order_asked(tiny_training_data):
+    data = tiny_training_data
+    programs = data.dataset.programs
+    ids = [7, 3, 3, 40, 0, -1]
+    signatures = program_signatures(data, ids)
+    assert not isinstance(signatures, list | tuple)  # an iterator: nothing held per program
+    assert list(signatures) == [programs[i]["signature"] for i in ids]
+    assert list(program_signatures(data, data.val_ids)) == [programs[i]["signature"] for i in data.val_ids]
 
 
 def test_pca_2d_finds_the_direction_of_largest_spread():

@@ -122,7 +122,7 @@ def test_latent_map_has_one_point_per_validation_program_and_writes_a_png(tiny_r
     _, cfg, _ = load_model(tiny_run / "best_model.pt")
     data = prepare_data(cfg.data.data_dir, cfg.model.max_decode_steps, cfg.training.seed,
                         cfg.data.val_fraction)
-    assert result.ids == data.val_ids
+    assert result.ids == data.val_ids.tolist()
     assert result.points.shape == (len(data.val_ids), 2)
     assert sum(n for _, n in result.signatures) == len(data.val_ids)
     assert 0 < sum(result.explained_variance) <= 1 + 1e-6

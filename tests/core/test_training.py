@@ -1,8 +1,10 @@
+import io
 import json
 
 import pytest
 import torch
 
+from astae.core import training
 from astae.core.checkpoint import load_checkpoint
 from astae.core.config import (
     ConfigError,
@@ -16,6 +18,7 @@ from astae.core.devices import resolve_device
 from astae.core.reporting import TrainCallbacks
 from astae.core.tracking import read_metrics
 from astae.core.training import train
+from astae.core.training_data import prepare_data
 
 METRIC_KEYS = ("loss", "reconstruction_loss", "kl", "similarity", "exact_match", "compilation_rate",
                "one_example_rate", "all_examples_rate")
@@ -54,6 +57,24 @@ def test_train_writes_every_artifact(tiny_dataset, tmp_path):
     assert {"original", "decoded", "exact", "outcomes"} <= set(dump["programs"][0])
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["model"]["hidden_dim"] == 16
+
+
+def test_validation_is_scored_and_dumped_chunk_by_chunk(tiny_dataset, tmp_path, monkeypatch):
+    """Chunks of 3 programs: the dump still holds every validation program once, in order, in the
+    text `write_json` gives the whole; the examples shown are its first rows."""
+    monkeypatch.setattr(training, "EVAL_CHUNK", 3)
+    result = train(tiny_config(tiny_dataset, tmp_path, epochs=1))
+    text = (result.run_dir / "validation_epoch_1.json").read_text()
+    dump = json.loads(text)
+    assert text == json.dumps(dump, indent=2) + "\n"
+    assert dump["epoch"] == 1
+    data = prepare_data(tiny_dataset, 100, 42, 0.2)
+    assert len(data.val_ids) > 3 and [r["id"] for r in dump["programs"]] == data.val_ids.tolist()
+    assert result.examples == dump["programs"][: training.EXAMPLES_SHOWN]
+    empty = io.StringIO()
+    writer = training._ValidationDump(empty, 7)
+    writer.close()
+    assert empty.getvalue() == json.dumps({"epoch": 7, "programs": []}, indent=2) + "\n"
 
 
 def test_checkpoint_describes_itself(tiny_dataset, tmp_path):

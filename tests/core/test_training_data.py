@@ -1,4 +1,18 @@
-from astae.core.training_data import is_validation, split_ids
+import tracemalloc
+from array import array
+
+import numpy as np
+import pytest
+
+from astae.core.training_data import (
+    TrainingData,
+    assign_split,
+    epoch_batches,
+    is_validation,
+    prepare_data,
+    split_ids,
+)
+from tests.core.test_records import replicated
 
 
 def test_a_program_is_always_on_the_same_side_whatever_the_order():
@@ -23,7 +37,7 @@ def test_neither_side_is_left_empty():
 
 def test_prepared_data_has_targets_and_features_for_every_program(tiny_training_data):
     data = tiny_training_data
-    ids = sorted(data.train_ids + data.val_ids)
+    ids = sorted([*data.train_ids.tolist(), *data.val_ids.tolist()])
     assert ids == list(range(len(data.dataset.programs)))  # no tiny program is over the budget
     for i in ids:
         record = data.dataset.programs[i]
@@ -35,15 +49,14 @@ def test_prepared_data_has_targets_and_features_for_every_program(tiny_training_
 
 
 def test_a_small_cache_recomputes_the_same_targets_and_features(tiny_dataset, tiny_training_data):
-    from astae.core.training_data import prepare_data
-
     small = prepare_data(tiny_dataset, 100, 0, 0.2, cache_programs=3)
     assert len(small.targets.cache.entries) == 3
     for i in list(range(50)) + [0, 1, 2]:
         assert small.targets[i].actions.tolist() == tiny_training_data.targets[i].actions.tolist()
         assert small.features[i].tolist() == tiny_training_data.features[i].tolist()
         assert len(small.targets.cache.entries) <= 3
-    assert (small.train_ids, small.val_ids) == (tiny_training_data.train_ids, tiny_training_data.val_ids)
+    assert small.train_ids.tolist() == tiny_training_data.train_ids.tolist()
+    assert small.val_ids.tolist() == tiny_training_data.val_ids.tolist()
 
 
 def test_records_are_read_on_demand_and_equal_the_loaded_ones(tiny_dataset, tiny_training_data):
@@ -55,3 +68,72 @@ def test_records_are_read_on_demand_and_equal_the_loaded_ones(tiny_dataset, tiny
     assert list(lazy) == loaded
     assert [lazy[i] for i in (49, 0, 17, -1)] == [loaded[i] for i in (49, 0, 17, -1)]
     assert lazy[3:6] == loaded[3:6]
+
+
+def test_the_split_is_arrays_not_lists(tiny_training_data):
+    data = tiny_training_data
+    for ids in (data.train_ids, data.val_ids):
+        assert isinstance(ids, np.ndarray) and ids.dtype == np.int64
+        assert (np.diff(ids) > 0).all()  # ascending
+    assert data.lengths.dtype == np.int32
+    train, val = assign_split(array("q", [4, 5, 6]), array("b", [0, 0, 0]))
+    assert (train.tolist(), val.tolist()) == ([4, 5], [6])
+
+
+def reference_batches(data, batch_size, rng, pool_batches=32):
+    """epoch_batches as lists of lists: what it must keep returning, batch for batch."""
+    order = rng.permutation(data.train_ids.tolist()).tolist()
+    pool = batch_size * pool_batches
+    out = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: int(data.lengths[i]))
+        out.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [out[k] for k in rng.permutation(len(out))]
+
+
+def synthetic(n: int, seed: int = 0) -> TrainingData:
+    rng = np.random.default_rng(seed)
+    return TrainingData(None, None, None, None, np.arange(n, dtype=np.int64), np.empty(0, np.int64), 0,
+                        rng.integers(5, 90, n).astype(np.int32))
+
+
+@pytest.mark.parametrize("n", [1, 7, 64, 1000, 5000])
+def test_epoch_batches_are_the_length_sorted_pools_shuffled(n):
+    data = synthetic(n)
+    got = epoch_batches(data, 16, np.random.default_rng([42, 3]), pool_batches=4)
+    want = reference_batches(data, 16, np.random.default_rng([42, 3]), pool_batches=4)
+    assert len(got) == len(want) and list(got) == want
+    assert all(type(i) is int for i in got[0])  # plain ints (they go into JSON dumps)
+
+
+def test_epoch_batches_hold_8_bytes_a_program():
+    def retained(n: int) -> int:
+        data = synthetic(n)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        chunks = epoch_batches(data, 64, np.random.default_rng(0))
+        kept = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert len(chunks) == -(-n // 64)
+        return kept
+
+    assert (retained(100_000) - retained(10_000)) / 90_000 < 10  # a list of lists: 40 or more
+
+
+def test_prepared_data_grows_by_a_few_bytes_a_program(tiny_dataset, tmp_path):
+    """Ten times the programs: what prepare_data keeps grows by the arrays' bytes (offsets, lengths,
+    split ids: 20 a program; with the replicated shard list, 28), not by lists of Python objects
+    (over 100 a program before)."""
+    def retained(copies: int) -> tuple[int, TrainingData]:
+        path = replicated(tiny_dataset, tmp_path / f"x{copies}", copies)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        data = prepare_data(path, 100, 0, 0.2, cache_programs=1)
+        kept = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        return kept, data
+
+    small, data_small = retained(4)
+    large, data_large = retained(40)
+    extra = len(data_large.dataset.programs) - len(data_small.dataset.programs)
+    assert (large - small) / extra < 40
