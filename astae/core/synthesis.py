@@ -149,6 +149,11 @@ class Scorer:
         """Solved, or the budget is spent."""
         return self.solution is not None or self.remaining <= 0
 
+    def passes(self, sources: list[str]) -> list[bool]:
+        """Whether each program gets every example right (run in one executor call, not counted)."""
+        results = self.executor.run([Job(s, self.inputs, self.expected) for s in sources])
+        return [fitness_of(r, self.expected).solved for r in results]
+
     def score(self, candidates: list[Candidate]) -> list[Fitness]:
         """Fitness of each candidate (at most `remaining` of them are taken); new programs run in
         one executor call. Counting stops at the first full solution."""
@@ -351,12 +356,7 @@ def simplify(source: str, scorer: Scorer) -> tuple[str, int]:
     """The smallest program `shrinking.shrink` reaches from a solution while every example stays
     right, and the number of variants it ran (outside the budget: they search for nothing new,
     they only cut what the examples do not need)."""
-
-    def passes(sources: list[str]) -> list[bool]:
-        results = scorer.executor.run([Job(s, scorer.inputs, scorer.expected) for s in sources])
-        return [fitness_of(r, scorer.expected).solved for r in results]
-
-    return shrink(source, passes)
+    return shrink(source, scorer.passes)
 
 
 def _candidate(state: DerivationState) -> Candidate:
