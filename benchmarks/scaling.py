@@ -34,12 +34,18 @@ from matplotlib.figure import Figure
 STEPS = ("build", "train_epoch", "eval")
 
 
-def dataset_size(path: Path) -> int | None:
-    """Programs in a complete dataset at `path`, or None."""
+def dataset_counts(path: Path) -> dict | None:
+    """The manifest counts (programs, candidates, rejections) of a complete dataset at `path`, or None."""
     try:
-        return json.loads((path / "manifest.json").read_text())["counts"]["programs"]
+        return json.loads((path / "manifest.json").read_text())["counts"]
     except (OSError, ValueError, KeyError):
         return None
+
+
+def dataset_size(path: Path) -> int | None:
+    """Programs in a complete dataset at `path`, or None."""
+    counts = dataset_counts(path)
+    return counts.get("programs") if counts else None
 
 
 def run_sizes(root: Path, sizes: list[int], steps: list[str], done: dict) -> dict:
@@ -53,6 +59,9 @@ def run_sizes(root: Path, sizes: list[int], steps: list[str], done: dict) -> dic
         if "build" in todo or dataset_size(data) != n:
             row["build"] = measured([*ASTAE, "dataset", "build", "--out", str(data), "--n", str(n),
                                      "--seed", "0", "--workers", "2", "--force"], root / f"build_{n}.log")
+        if "build" in row and "candidates" not in row["build"]:
+            # the generator's yield: candidates drawn (and filtered) per kept program
+            row["build"]["candidates"] = dataset_counts(data)["candidates"]
         if "train_epoch" in todo:
             row["train_epoch"] = measured([*ASTAE, "train", "--data_dir", str(data), "--epochs", "1",
                                            "--no_wandb", "--artifacts_dir", str(runs)],
@@ -114,6 +123,16 @@ def main() -> None:
             summary[step] = {"time_per_program_ratio": per, "peak_rss_ratio": mem}
             print(f"{step:12} time per program {large:,} / {small:,}: {per:.2f}x (target <= 1.25x); "
                   f"peak RSS {mem:.2f}x")
+            if step == "build" and all("candidates" in rows[k]["build"] for k in (small, large)):
+                # time per program = candidates per program x time per candidate
+                drawn = [rows[k]["build"]["candidates"] for k in (small, large)]
+                yield_ratio = (drawn[1] / large) / (drawn[0] / small)
+                seconds = [rows[k][step]["seconds"] for k in (small, large)]
+                per_candidate = (seconds[1] / drawn[1]) / (seconds[0] / drawn[0])
+                summary[step].update(candidates_per_program_ratio=yield_ratio,
+                                     time_per_candidate_ratio=per_candidate)
+                print(f"{'':12} = candidates per program {drawn[0] / small:.2f} -> {drawn[1] / large:.2f} "
+                      f"({yield_ratio:.2f}x) x time per candidate ({per_candidate:.2f}x)")
     plot(rows, ROOT / "docs" / "img" / "scaling.png")
     write_result("scaling", {"sizes": sizes, "rows": rows, "summary": summary})
 

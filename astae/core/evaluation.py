@@ -48,7 +48,7 @@ from astae.core.training_data import (
 DECODE_LIMITS = ExecutionLimits(time_limit=0.05, memory_limit_mb=512)
 # Upper bounds (inclusive) of the program-size buckets, in actions.
 SIZE_BUCKETS = (15, 23, 31, 47, 63)
-EVAL_CHUNK = 4096  # programs whose records and decodes are in memory at once
+EVAL_CHUNK = 1024  # programs whose records, targets and decodes are in memory at once (~10 KB each)
 
 Progress = Callable[[int, int], None]
 

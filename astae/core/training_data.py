@@ -7,7 +7,7 @@ import logging
 import math
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -60,32 +60,34 @@ def assign_split(ids: Sequence[int], on_validation: Sequence[bool]) -> tuple[np.
 class ProgramCache:
     """Decoder targets and behaviour features of a dataset's programs, computed from their records
     on demand and kept for the `capacity` most recently used programs (memory stays bounded
-    however large the dataset; a dataset that fits is computed once)."""
+    however large the dataset; a dataset that fits is computed once). An entry is about 1 KB:
+    compact targets, and the 0/1 features as packed bits."""
 
     def __init__(self, dataset: Dataset, max_decode_steps: int, capacity: int) -> None:
         self.dataset = dataset
         self.max_decode_steps = max_decode_steps
         self.capacity = capacity
-        self.entries: OrderedDict[int, tuple[ProgramTargets, np.ndarray]] = OrderedDict()
-        self.targets = _CacheView(self, 0)
-        self.features = _CacheView(self, 1)
+        self.entries: OrderedDict[int, tuple[ProgramTargets, np.ndarray, int]] = OrderedDict()
+        self.targets = _CacheView(self, _targets_of)
+        self.features = _CacheView(self, _features_of)
 
-    def compute(self, record: dict) -> tuple[ProgramTargets, np.ndarray] | None:
-        """A program's (targets, features); None if it is over the decode budget."""
+    def compute(self, record: dict) -> tuple[ProgramTargets, np.ndarray, int] | None:
+        """A program's (targets, packed features, feature count); None if it is over the decode budget."""
         targets = program_targets(self.dataset, record, self.max_decode_steps)
         if targets is None:
             return None
-        return targets, program_features(self.dataset, record)
+        features = program_features(self.dataset, record)
+        return targets, np.packbits(features.astype(bool)), len(features)
 
-    def keep(self, i: int, entry: tuple[ProgramTargets, np.ndarray]) -> None:
+    def keep(self, i: int, entry: tuple[ProgramTargets, np.ndarray, int]) -> None:
         """Remember program i's entry, forgetting the least recently used beyond capacity."""
         self.entries[i] = entry
         self.entries.move_to_end(i)
         while len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
 
-    def get(self, i: int) -> tuple[ProgramTargets, np.ndarray]:
-        """Program i's (targets, features)."""
+    def get(self, i: int) -> tuple[ProgramTargets, np.ndarray, int]:
+        """Program i's cache entry (computed if it is not kept)."""
         entry = self.entries.get(i)
         if entry is None:
             entry = self.compute(self.dataset.programs[i])
@@ -97,14 +99,22 @@ class ProgramCache:
         return entry
 
 
-class _CacheView:
-    """`cache.targets[i]` / `cache.features[i]`."""
+def _targets_of(entry: tuple[ProgramTargets, np.ndarray, int]) -> ProgramTargets:
+    return entry[0]
 
-    def __init__(self, cache: ProgramCache, part: int) -> None:
+
+def _features_of(entry: tuple[ProgramTargets, np.ndarray, int]) -> np.ndarray:
+    return np.unpackbits(entry[1], count=entry[2]).astype(np.float32)
+
+
+class _CacheView:
+    """`cache.targets[i]` / `cache.features[i]` (float32 0/1)."""
+
+    def __init__(self, cache: ProgramCache, part: Callable[[tuple], object]) -> None:
         self.cache, self.part = cache, part
 
     def __getitem__(self, i: int):
-        return self.cache.get(int(i))[self.part]
+        return self.part(self.cache.get(int(i)))
 
 
 @dataclass
@@ -163,7 +173,7 @@ def prepare_data(
         entry = cache.compute(record)
         if entry is None:
             return
-        widths.add(entry[1].shape[0])
+        widths.add(entry[2])
         if len(cache.entries) < cache.capacity:
             cache.keep(record["id"], entry)
         ids.append(record["id"])

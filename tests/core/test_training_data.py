@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from astae.core.training_data import (
+    ProgramCache,
     TrainingData,
     assign_split,
     epoch_batches,
@@ -137,3 +138,21 @@ def test_prepared_data_grows_by_a_few_bytes_a_program(tiny_dataset, tmp_path):
     large, data_large = retained(40)
     extra = len(data_large.dataset.programs) - len(data_small.dataset.programs)
     assert (large - small) / extra < 40
+
+
+def test_a_cached_program_takes_about_a_kilobyte(tiny_training_data):
+    """The cache holds up to `cache_programs` (20,000) programs, so its entries set how far training
+    memory grows before it is flat: compact targets and packed features, not int64 rows and float32
+    features (about 4 KB a program before)."""
+    data = tiny_training_data
+    records = list(data.dataset.programs)
+    cache = ProgramCache(data.dataset, 100, capacity=len(records))
+    cache.keep(-1, cache.compute(records[0]))  # one-time allocations (interned ints, caches)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for record in records:
+        cache.keep(record["id"], cache.compute(record))
+    per_program = (tracemalloc.get_traced_memory()[0] - before) / len(records)
+    tracemalloc.stop()
+    steps = float(data.lengths.mean())
+    assert per_program < 800 + 45 * steps  # ~800 B of objects; 8 B of targets and 19 of packed mask a step

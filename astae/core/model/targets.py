@@ -25,23 +25,43 @@ SYMBOLS: tuple[str, ...] = (*GRAMMAR.nonterminals, *GRAMMAR.variable_slots)
 SYMBOL_ID = {s: i for i, s in enumerate(SYMBOLS)}
 START = GRAMMAR.num_actions
 NO_DECL = -1
+# ProgramTargets holds actions, symbols and steps as int16
+assert max(START, len(SYMBOLS)) < 2**15
 
 
-@dataclass
+@dataclass(slots=True)
 class ProgramTargets:
-    """One program's decoder targets, each of length T = number of actions."""
+    """One program's decoder targets over its T actions, stored compactly (int16 rows, packed
+    bits: about 1 KB a program) because training keeps thousands of them in memory."""
 
-    actions: np.ndarray  # int64 [T]
-    previous: np.ndarray  # int64 [T]: action t-1, START at t = 0
-    parents: np.ndarray  # int64 [T]: the production that created the frontier, START for the root
-    symbols: np.ndarray  # int64 [T]: frontier symbol id
+    steps: np.ndarray  # int16 [4, T]: action, previous action, parent action, frontier symbol id
     legal: np.ndarray  # uint8 [T, ceil(A/8)]: packed bits of the legal actions
-    declared_at: np.ndarray  # int64 [num_variables]: step that declared local j, NO_DECL otherwise
+    declared_at: np.ndarray  # int16 [num_variables]: step that declared local j, NO_DECL otherwise
+
+    @property
+    def actions(self) -> np.ndarray:
+        """[T] the program's actions."""
+        return self.steps[0]
+
+    @property
+    def previous(self) -> np.ndarray:
+        """[T] action t-1, START at t = 0."""
+        return self.steps[1]
+
+    @property
+    def parents(self) -> np.ndarray:
+        """[T] the production that created the frontier, START for the root."""
+        return self.steps[2]
+
+    @property
+    def symbols(self) -> np.ndarray:
+        """[T] frontier symbol id."""
+        return self.steps[3]
 
     @property
     def length(self) -> int:
         """Number of actions."""
-        return len(self.actions)
+        return self.steps.shape[1]
 
 
 def step_inputs(state: DerivationState) -> tuple[int, int, int]:
@@ -74,27 +94,19 @@ def build_targets(actions: Sequence[int], max_steps: int, grammar: Grammar = GRA
     """
     state = DerivationState(max_steps, grammar)
     n = len(actions)
-    previous = np.empty(n, dtype=np.int64)
-    parents = np.empty(n, dtype=np.int64)
-    symbols = np.empty(n, dtype=np.int64)
+    steps = np.empty((4, n), dtype=np.int16)
     legal = np.zeros((n, grammar.num_actions), dtype=bool)
-    declared_at = np.full(grammar.num_variables, NO_DECL, dtype=np.int64)
+    declared_at = np.full(grammar.num_variables, NO_DECL, dtype=np.int16)
     for t, action in enumerate(actions):
-        previous[t], parents[t], symbols[t] = step_inputs(state)
+        steps[1:, t] = step_inputs(state)
         legal[t] = legal_mask(state, grammar)
         if action == grammar.new_action:
             declared_at[MAX_PARAMS + state.num_locals] = t
         state.apply(action, validate=not legal[t, action])  # validate only to raise the error
     if not state.done:
         raise ValueError("incomplete action sequence")
-    return ProgramTargets(
-        actions=np.asarray(actions, dtype=np.int64),
-        previous=previous,
-        parents=parents,
-        symbols=symbols,
-        legal=np.packbits(legal, axis=1),
-        declared_at=declared_at,
-    )
+    steps[0] = actions
+    return ProgramTargets(steps=steps, legal=np.packbits(legal, axis=1), declared_at=declared_at)
 
 
 @dataclass
@@ -119,7 +131,7 @@ def collate_targets(items: Sequence[ProgramTargets], num_actions: int = GRAMMAR.
         parents=np.full((b, t), START, dtype=np.int64),
         symbols=np.zeros((b, t), dtype=np.int64),
         legal=np.ones((b, t, num_actions), dtype=bool),
-        declared_at=np.stack([item.declared_at for item in items]),
+        declared_at=np.stack([item.declared_at for item in items]).astype(np.int64),
         lengths=np.array([item.length for item in items], dtype=np.int64),
     )
     for i, item in enumerate(items):
