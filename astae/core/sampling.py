@@ -33,6 +33,7 @@ from astae.core.language import LanguageError, parse_program
 from astae.core.latent import PRIORS, LatentPrior, encode_ids, fit_prior
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
+from astae.core.records import select_records
 from astae.core.training_data import TrainingData, checkpoint_data
 
 RUN_INPUTS = 3  # random inputs each generated program is run on
@@ -146,12 +147,13 @@ class SamplingContext:
         except ValueError:  # an imported dataset or an older config: the default ranges will do
             return GeneratorConfig()
 
-    def training_sources(self) -> set[str] | None:
-        """Canonical sources of the training split."""
+    def in_training(self, sources: set[str]) -> set[str] | None:
+        """Which of `sources` are programs of the training split (one pass over its records, holding
+        nothing per program); None without a dataset."""
         if self.data is None:
             return None
-        programs = self.data.dataset.programs
-        return {programs[i]["source"] for i in self.data.train_ids}
+        records = select_records(self.data.dataset.programs, self.data.train_ids)
+        return {r["source"] for r in records if r["source"] in sources}
 
 
 def _decode_options(temperature: float | None, seed: int) -> tuple[DecodeOptions, dict]:
@@ -167,7 +169,7 @@ def _judge(
     ctx: SamplingContext, decoded: list[Decoded], notes: list[str], seed: int, workers: int
 ) -> list[Sample]:
     """Check, run and compare each decoded program."""
-    training = ctx.training_sources()
+    training = ctx.in_training({d.source for d in decoded})
     gen_cfg = ctx.generator_config()
     rng = random.Random(seed)
     samples: list[Sample] = []

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import math
 from array import array
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,15 +58,18 @@ def assign_split(ids: Sequence[int], on_validation: Sequence[bool]) -> tuple[np.
 
 class ProgramCache:
     """Decoder targets and behaviour features of a dataset's programs, computed from their records
-    on demand and kept for the `capacity` most recently used programs (memory stays bounded
-    however large the dataset; a dataset that fits is computed once). An entry is about 1 KB:
-    compact targets, and the 0/1 features as packed bits."""
+    on demand and kept for the first `capacity` programs computed: memory stays bounded however
+    large the dataset, and a dataset that fits is computed once. Nothing is evicted: an epoch
+    visits the programs in a random order, so keeping any `capacity` of them hits as often as
+    keeping the most recent would (capacity / N), without replacing entries at every step, which
+    scatters them over the heap (resident memory then grows with the steps). An entry is about
+    1 KB: compact targets, and the 0/1 features as packed bits."""
 
     def __init__(self, dataset: Dataset, max_decode_steps: int, capacity: int) -> None:
         self.dataset = dataset
         self.max_decode_steps = max_decode_steps
         self.capacity = capacity
-        self.entries: OrderedDict[int, tuple[ProgramTargets, np.ndarray, int]] = OrderedDict()
+        self.entries: dict[int, tuple[ProgramTargets, np.ndarray, int]] = {}
         self.targets = _CacheView(self, _targets_of)
         self.features = _CacheView(self, _features_of)
 
@@ -80,11 +82,9 @@ class ProgramCache:
         return targets, np.packbits(features.astype(bool)), len(features)
 
     def keep(self, i: int, entry: tuple[ProgramTargets, np.ndarray, int]) -> None:
-        """Remember program i's entry, forgetting the least recently used beyond capacity."""
-        self.entries[i] = entry
-        self.entries.move_to_end(i)
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
+        """Remember program i's entry if there is room."""
+        if len(self.entries) < self.capacity:
+            self.entries[i] = entry
 
     def get(self, i: int) -> tuple[ProgramTargets, np.ndarray, int]:
         """Program i's cache entry (computed if it is not kept)."""
@@ -94,8 +94,6 @@ class ProgramCache:
             if entry is None:
                 raise KeyError(f"program {i} is over the decode budget")
             self.keep(i, entry)
-        else:
-            self.entries.move_to_end(i)
         return entry
 
 
@@ -174,8 +172,7 @@ def prepare_data(
         if entry is None:
             return
         widths.add(entry[2])
-        if len(cache.entries) < cache.capacity:
-            cache.keep(record["id"], entry)
+        cache.keep(record["id"], entry)
         ids.append(record["id"])
         marks.append(is_validation(record["source"], seed, val_fraction))
 

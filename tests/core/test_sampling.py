@@ -10,7 +10,7 @@ from astae.core.dataset import DatasetError
 from astae.core.errors import CheckpointError
 from astae.core.evaluation import evaluate_checkpoint
 from astae.core.language import check_source
-from astae.core.sampling import find_latest_checkpoint, interpolate, neighbours, sample_prior
+from astae.core.sampling import SamplingContext, find_latest_checkpoint, interpolate, neighbours, sample_prior
 
 
 def test_prior_samples_are_valid_and_the_statistics_count_them(tiny_run):
@@ -26,6 +26,14 @@ def test_prior_samples_are_valid_and_the_statistics_count_them(tiny_run):
     assert stats["uniqueness"] == pytest.approx(len({s.source for s in report.samples}) / 12)
     assert stats["novelty"] == pytest.approx(sum(s.novel for s in report.samples) / 12)
     assert report.notes == []  # the prior was stored at the end of training
+
+
+def test_novelty_is_measured_against_the_training_split_only(tiny_run):
+    ctx = SamplingContext(tiny_run / "best_model.pt", None, need_data=False)
+    programs = ctx.data.dataset.programs
+    train, val = programs[int(ctx.data.train_ids[3])]["source"], programs[int(ctx.data.val_ids[0])]["source"]
+    unseen = "def program(a0: int) -> int:\n    return a0 * 7 + 9 * a0"
+    assert ctx.in_training({train, val, unseen}) == {train}
 
 
 def test_samples_are_deterministic_for_a_seed(tiny_run):

@@ -156,3 +156,15 @@ def test_a_cached_program_takes_about_a_kilobyte(tiny_training_data):
     tracemalloc.stop()
     steps = float(data.lengths.mean())
     assert per_program < 800 + 45 * steps  # ~800 B of objects; 8 B of targets and 19 of packed mask a step
+
+
+def test_the_cache_keeps_the_first_programs_and_never_replaces_them(tiny_dataset, tiny_training_data):
+    """Replacing entries at every step scatters them over the heap: a full cache only recomputes."""
+    small = prepare_data(tiny_dataset, 100, 0, 0.2, cache_programs=5)
+    before = dict(small.targets.cache.entries)
+    assert list(before) == [0, 1, 2, 3, 4]  # the first five prepare_data computed
+    for i in range(49, -1, -1):
+        assert small.targets[i].actions.tolist() == tiny_training_data.targets[i].actions.tolist()
+        assert small.features[i].tolist() == tiny_training_data.features[i].tolist()
+    assert small.targets.cache.entries.keys() == before.keys()
+    assert all(small.targets.cache.entries[i] is entry for i, entry in before.items())
