@@ -14,6 +14,7 @@ A build split over several machines (`--shard I/N`, `dataset merge`) is `astae.c
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import itertools
 import json
@@ -27,6 +28,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from astae.core import astgraph
 from astae.core.config import GeneratorConfig
@@ -182,13 +185,53 @@ def _limits(cfg: GeneratorConfig) -> ExecutionLimits:
 # -- building ------------------------------------------------------------------------
 
 
+def digest(text: str) -> bytes:
+    """The 16 bytes that stand for `text` in a DigestSet."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+class DigestSet:
+    """A set of 16-byte digests (of strings: `digest`) in 16 bytes each: sorted arrays of their two
+    halves, plus a Python set of the newest, merged into the arrays when it fills. Two strings
+    with one digest (a false "already seen") have a 2^-128 chance."""
+
+    MERGE_AT = 65_536
+
+    def __init__(self) -> None:
+        self.high = np.empty(0, dtype=np.uint64)  # sorted; low[i] is the other half of high[i]
+        self.low = np.empty(0, dtype=np.uint64)
+        self.recent: set[bytes] = set()
+
+    def __len__(self) -> int:
+        return len(self.high) + len(self.recent)
+
+    def __contains__(self, d: bytes) -> bool:
+        if d in self.recent:
+            return True
+        high, low = np.frombuffer(d, dtype=np.uint64)
+        start = np.searchsorted(self.high, high, side="left")
+        end = np.searchsorted(self.high, high, side="right")
+        return bool((self.low[start:end] == low).any())
+
+    def add(self, d: bytes) -> None:
+        """Add digest `d` (present or not)."""
+        self.recent.add(d)
+        if len(self.recent) >= self.MERGE_AT:
+            halves = np.frombuffer(b"".join(self.recent), dtype=np.uint64).reshape(-1, 2)
+            high = np.concatenate([self.high, halves[:, 0]])
+            low = np.concatenate([self.low, halves[:, 1]])
+            order = np.lexsort((low, high))
+            self.high, self.low, self.recent = high[order], low[order], set()
+
+
 @dataclass
 class _Selection:
-    """Global, in-order dedup of the candidate stream: the same for any worker count."""
+    """Global, in-order dedup of the candidate stream: the same for any worker count. It holds the
+    admitted programs' sources and behaviours as digests, 32 bytes a program."""
 
     n: int
-    seen_sources: set[str] = field(default_factory=set)
-    seen_behaviours: set[str] = field(default_factory=set)
+    seen_sources: DigestSet = field(default_factory=DigestSet)
+    seen_behaviours: DigestSet = field(default_factory=DigestSet)
     rejected: Counter = field(default_factory=Counter)
     candidates: int = 0
     kept: int = 0
@@ -198,14 +241,15 @@ class _Selection:
         if isinstance(item, str):
             self.rejected[item] += 1
             return False
-        if item.source in self.seen_sources:
+        source, behaviour = digest(item.source), digest(item.behaviour_key)
+        if source in self.seen_sources:
             self.rejected["duplicate_source"] += 1
             return False
-        if item.behaviour_key in self.seen_behaviours:
+        if behaviour in self.seen_behaviours:
             self.rejected["duplicate_behaviour"] += 1
             return False
-        self.seen_sources.add(item.source)
-        self.seen_behaviours.add(item.behaviour_key)
+        self.seen_sources.add(source)
+        self.seen_behaviours.add(behaviour)
         self.kept += 1
         return True
 

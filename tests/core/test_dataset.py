@@ -1,14 +1,20 @@
 import json
 import shutil
+import tracemalloc
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from astae.core.dataset import (
     MANIFEST,
     PROGRAMS,
     DatasetError,
+    DigestSet,
+    _Selection,
     build_dataset,
+    digest,
     import_dataset,
     load_dataset,
 )
@@ -231,3 +237,38 @@ def test_a_full_disk_during_a_build_is_a_write_error_and_leaves_nothing(tmp_path
     with pytest.raises(WriteError, match="cannot write .*data: no space left"):
         build_dataset(tmp_path / "data", 5, seed=1, cfg=TINY, workers=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_digest_set_holds_what_was_added_across_merges(monkeypatch):
+    monkeypatch.setattr(DigestSet, "MERGE_AT", 7)
+    seen = DigestSet()
+    added = [digest(f"program {i}") for i in range(100)]
+    twins = [bytes(8) + bytes([k]) * 8 for k in range(1, 4)]  # one high half, three low halves
+    for d in [*added, *twins[:2]]:
+        seen.add(d)
+    seen.add(added[5])  # again: nothing changes
+    assert len(seen) >= 100 and len(seen.recent) < 7 and len(seen.high) > 0
+    assert all(d in seen for d in [*added, *twins[:2]])
+    assert twins[2] not in seen and digest("program 100") not in seen
+    assert (np.diff(seen.high.astype(np.float64)) >= 0).all()
+
+
+def test_dedup_holds_32_bytes_a_program_not_its_strings(monkeypatch):
+    """The build's dedup state grows with every kept program: two 16-byte digests in sorted arrays,
+    not the source and behaviour strings (about 600 bytes a program at 200,000 programs before)."""
+    def candidate(i: int) -> SimpleNamespace:
+        source = f"def program(a0: list[int]) -> int:\n    return len(a0) * {i}" + " " * 300
+        return SimpleNamespace(source=source, behaviour_key=f"(list[int]) -> int[{i},{i + 1}]" + "0," * 150)
+
+    monkeypatch.setattr(DigestSet, "MERGE_AT", 4096)
+    candidates = [candidate(i) for i in range(20_000)]
+    selection = _Selection(len(candidates))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    assert all(selection.admit(c) for c in candidates)
+    per_program = (tracemalloc.get_traced_memory()[0] - before) / len(candidates)
+    tracemalloc.stop()
+    assert per_program < 60  # 32 in the arrays, and the newest (under MERGE_AT) in a set
+    assert not selection.admit(candidate(7)) and selection.rejected == {"duplicate_source": 1}
+    assert not selection.admit(SimpleNamespace(source="other", behaviour_key=candidate(7).behaviour_key))
+    assert selection.rejected["duplicate_behaviour"] == 1 and selection.kept == len(candidates)
