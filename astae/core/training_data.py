@@ -63,7 +63,7 @@ class ProgramCache:
     visits the programs in a random order, so keeping any `capacity` of them hits as often as
     keeping the most recent would (capacity / N), without replacing entries at every step, which
     scatters them over the heap (resident memory then grows with the steps). An entry is about
-    1 KB: compact targets, and the 0/1 features as packed bits."""
+    1.6 KB: compact targets, and the 0/1 features as packed bits."""
 
     def __init__(self, dataset: Dataset, max_decode_steps: int, capacity: int) -> None:
         self.dataset = dataset

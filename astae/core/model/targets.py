@@ -31,8 +31,8 @@ assert max(START, len(SYMBOLS)) < 2**15
 
 @dataclass(slots=True)
 class ProgramTargets:
-    """One program's decoder targets over its T actions, stored compactly (int16 rows, packed
-    bits: about 1 KB a program) because training keeps thousands of them in memory."""
+    """One program's decoder targets over its T actions, stored compactly (int16 rows and packed
+    bits: 27 bytes a step) because training keeps thousands of them in memory."""
 
     steps: np.ndarray  # int16 [4, T]: action, previous action, parent action, frontier symbol id
     legal: np.ndarray  # uint8 [T, ceil(A/8)]: packed bits of the legal actions
