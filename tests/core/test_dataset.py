@@ -4,20 +4,18 @@ import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from astae.core.dataset import (
     MANIFEST,
     PROGRAMS,
     DatasetError,
-    DigestSet,
     _Selection,
     build_dataset,
-    digest,
     import_dataset,
     load_dataset,
 )
+from astae.core.digests import DigestSet
 from astae.core.executor import Executor, Job, Outcome
 from astae.core.grammar import GRAMMAR
 from astae.core.language import parse_program
@@ -237,20 +235,6 @@ def test_a_full_disk_during_a_build_is_a_write_error_and_leaves_nothing(tmp_path
     with pytest.raises(WriteError, match="cannot write .*data: no space left"):
         build_dataset(tmp_path / "data", 5, seed=1, cfg=TINY, workers=1)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_digest_set_holds_what_was_added_across_merges(monkeypatch):
-    monkeypatch.setattr(DigestSet, "MERGE_AT", 7)
-    seen = DigestSet()
-    added = [digest(f"program {i}") for i in range(100)]
-    twins = [bytes(8) + bytes([k]) * 8 for k in range(1, 4)]  # one high half, three low halves
-    for d in [*added, *twins[:2]]:
-        seen.add(d)
-    seen.add(added[5])  # again: nothing changes
-    assert len(seen) >= 100 and len(seen.recent) < 7 and len(seen.high) > 0
-    assert all(d in seen for d in [*added, *twins[:2]])
-    assert twins[2] not in seen and digest("program 100") not in seen
-    assert (np.diff(seen.high.astype(np.float64)) >= 0).all()
 
 
 def test_dedup_holds_32_bytes_a_program_not_its_strings(monkeypatch):
