@@ -198,7 +198,7 @@ def _join(a: _Env | None, b: _Env | None) -> _Env | None:
 class _Flow:
     """Reaching-definitions analysis over one function; records uses in `builder.reach`."""
 
-    def __init__(self, builder: _Builder) -> None:
+    def __init__(self, builder: _Builder | _Analysis) -> None:
         self.b = builder
 
     def use(self, node: ast.AST, name: str, env: _Env | None) -> None:
@@ -319,14 +319,53 @@ def _appended(stmt: ast.Expr) -> ast.Name | None:
     return None
 
 
+class _NodeIds(dict):
+    """Node -> number, assigned on first lookup: all the reaching-definitions analysis needs
+    when no graph is built."""
+
+    def __missing__(self, node: ast.AST) -> int:
+        self[node] = number = len(self)
+        return number
+
+
+class _Analysis:
+    """What `_Flow` records into when only the analysis is wanted (no graph)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[ast.AST, int] = _NodeIds()
+        self.reach: dict[int, set[int]] = {}
+
+
+_BLOCKS = ("body", "orelse", "finalbody")
+
+
+def blocks(node: ast.AST) -> list[list[ast.stmt]]:
+    """The statement lists directly under a node (a function's or loop's body, an `else`)."""
+    out = []
+    for name in _BLOCKS:
+        block = getattr(node, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            out.append(block)
+    return out
+
+
+def statements(node: ast.AST) -> list[ast.stmt]:
+    """Every statement nested under `node`, in pre-order (cheaper than `ast.walk` over all nodes)."""
+    out: list[ast.stmt] = []
+    for block in blocks(node):
+        for stmt in block:
+            out.append(stmt)
+            out.extend(statements(stmt))
+    return out
+
+
 def dead_stores(fn: ast.FunctionDef) -> list[ast.stmt]:
     """Statements whose stored value no later code reads: assignments, `+=` and appends."""
-    builder = _Builder()
-    builder.tree(fn)
-    _Flow(builder).function(fn)
-    read = {d for defs in builder.reach.values() for d in defs}
+    analysis = _Analysis()
+    _Flow(analysis).function(fn)
+    read = {d for defs in analysis.reach.values() for d in defs}
     dead = []
-    for stmt in ast.walk(fn):
+    for stmt in statements(fn):
         if isinstance(stmt, ast.Assign):
             target = stmt.targets[0]
         elif isinstance(stmt, ast.AugAssign):
@@ -335,7 +374,7 @@ def dead_stores(fn: ast.FunctionDef) -> list[ast.stmt]:
             target = _appended(stmt)
         else:
             continue
-        if target is not None and builder.ids[target] not in read:
+        if target is not None and analysis.ids[target] not in read:
             dead.append(stmt)
     return dead
 

@@ -15,7 +15,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from astae.core.astgraph import ASTGraph, build_ast_graph, dead_stores
+from astae.core.astgraph import ASTGraph, blocks, build_ast_graph, dead_stores, statements
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
 from astae.core.executor import (
@@ -381,13 +381,10 @@ def prune_dead_stores(source: str) -> str | None:
     fn = ast.parse(source).body[0]
     assert isinstance(fn, ast.FunctionDef)
     changed = False
-    while dead := dead_stores(fn):
+    while dead := set(dead_stores(fn)):
         removed = False
-        for node in ast.walk(fn):
-            for name in ("body", "orelse"):
-                block = getattr(node, name, None)
-                if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
-                    continue
+        for node in [fn, *statements(fn)]:
+            for block in blocks(node):
                 keep = [stmt for stmt in block if stmt not in dead]
                 if keep and len(keep) < len(block):
                     block[:] = keep

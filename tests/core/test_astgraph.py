@@ -11,7 +11,10 @@ from astae.core.astgraph import (
     NODE_TYPES,
     VALUE_TOKENS,
     ASTGraph,
+    _children,
     build_ast_graph,
+    dead_stores,
+    statements,
 )
 from astae.core.config import GeneratorConfig
 from astae.core.generator import sample_program
@@ -250,3 +253,46 @@ def test_generated_programs_give_identical_graphs_every_time(seed):
     reads = [n for n in names if isinstance(n.ctx, ast.Load) and re.fullmatch(r"[av]\d+", n.id)]
     assert len({s for s, d in _edges(a, "use_def") if s != d}) >= len(reads)
     assert min(a.edge_types, default=0) >= 0 and max(a.edge_types) < len(EDGE_TYPES)
+
+
+def _preorder(fn: ast.AST) -> dict[ast.AST, int]:
+    """Graph node id of each AST node (the graph numbers nodes in pre-order)."""
+    ids: dict[ast.AST, int] = {}
+    stack = [fn]
+    while stack:
+        node = stack.pop()
+        ids[node] = len(ids)
+        stack.extend(child for _, child in reversed(_children(node)))
+    return ids
+
+
+def _store_target(stmt: ast.stmt) -> ast.AST | None:
+    if isinstance(stmt, ast.Assign):
+        return stmt.targets[0]
+    if isinstance(stmt, ast.AugAssign):
+        return stmt.target
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        return getattr(stmt.value.func, "value", None)  # `v.append(e)` stores into v
+    return None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000))
+def test_dead_stores_are_the_stores_no_data_flow_edge_leaves(seed):
+    source = sample_program(random.Random(seed), GeneratorConfig()).to_source()
+    fn = ast.parse(source).body[0]
+    assert statements(fn) == [n for n in _preorder_all(fn) if isinstance(n, ast.stmt) and n is not fn]
+    graph, ids = build_ast_graph(source), _preorder(fn)
+    defining = {s for s, _ in _edges(graph, "def_use")}
+    expected = {
+        stmt for stmt in statements(fn)
+        if (target := _store_target(stmt)) is not None and ids[target] not in defining
+    }
+    assert set(dead_stores(fn)) == expected
+
+
+def _preorder_all(node: ast.AST) -> list[ast.AST]:
+    out = [node]
+    for child in ast.iter_child_nodes(node):
+        out.extend(_preorder_all(child))
+    return out
