@@ -10,6 +10,7 @@ checker (by replaying a converted program) and the model's decoder all drive it.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 
 from astae.core.grammar import (
@@ -65,6 +66,12 @@ _EVENTS_AFTER: dict[str, dict[int, str]] = {
 
 
 EXPRESSION_SYMBOLS = frozenset({"Int", "Bool", "List", "Iter", "Elems"})
+
+
+@functools.cache
+def _events_after(kind: str, arity: int) -> dict[int, str]:
+    """The scope events of a production kind by child position (counted from the start)."""
+    return {(i if i >= 0 else arity + i): e for i, e in _EVENTS_AFTER.get(kind, {}).items()}
 
 
 @dataclass
@@ -153,28 +160,41 @@ class DerivationState:
             return float("inf")
         return self.max_actions - len(self.actions)
 
+    def _slot_feasible(self, slot: str) -> bool:
+        """Whether `slot_actions(slot)` is non-empty, without building it."""
+        kind, type_ = slot.split(":")
+        if kind == "Use":
+            var_types = self.var_types
+            return any(var_types[j] == type_ for j in self.assigned) or (
+                type_ == "int" and bool(self.comprehension_vars)
+            )
+        if self._can_declare():
+            return True
+        return kind == "Target" and any(self.var_types[j] == type_ for j in self.function_vars)
+
     def legal_actions(self) -> list[int]:
         """Every action legal at the next step (never empty before the derivation is done)."""
         frame = self.frontier
         g = self.grammar
-        if frame.symbol in g.slot_set:
-            return self.slot_actions(frame.symbol)
-        room = self._budget_left() - (self._rest_cost - g.min_cost[frame.symbol])
-        cost, first_slot = g.production_cost, g.first_slot
-        feasible: dict[str, bool] = {}
-        legal = []
-        deep = frame.symbol in EXPRESSION_SYMBOLS and frame.depth >= MAX_EXPRESSION_DEPTH
-        for p in (g.shallow_by_lhs if deep else g.by_lhs)[frame.symbol]:
-            if cost[p] > room:
-                continue
-            slot = first_slot[p]
-            if slot is not None:
-                if slot not in feasible:
-                    feasible[slot] = bool(self.slot_actions(slot))
-                if not feasible[slot]:
-                    continue
-            legal.append(p)
-        return legal
+        symbol = frame.symbol
+        if symbol in g.slot_set:
+            return self.slot_actions(symbol)
+        deep = symbol in EXPRESSION_SYMBOLS and frame.depth >= MAX_EXPRESSION_DEPTH
+        room = self._budget_left() - (self._rest_cost - g.min_cost[symbol])
+        # What is legal depends only on these: the answer is shared by every state (memoised).
+        key = (
+            symbol, deep, min(room, g.max_cost[symbol, deep]),
+            tuple(self._slot_feasible(slot) for slot in g.choice_slots[symbol, deep]),
+        )
+        legal = g.legal_cache.get(key)
+        if legal is None:
+            feasible = dict(zip(g.choice_slots[symbol, deep], key[3]))
+            cost, first_slot = g.production_cost, g.first_slot
+            legal = g.legal_cache[key] = tuple(
+                p for p in (g.shallow_by_lhs if deep else g.by_lhs)[symbol]
+                if cost[p] <= room and (first_slot[p] is None or feasible[first_slot[p]])
+            )
+        return list(legal)
 
     # -- transitions -----------------------------------------------------------------
 
@@ -231,10 +251,7 @@ class DerivationState:
         frame.node.children[frame.position] = node
         if prod.kind == "function":
             self._start_function(prod.arg)
-        events = {
-            (i if i >= 0 else len(prod.rhs) + i): e
-            for i, e in _EVENTS_AFTER.get(prod.kind, {}).items()
-        }
+        events = _events_after(prod.kind, len(prod.rhs))
         for i in range(len(prod.rhs) - 1, -1, -1):
             if i in events:
                 self._stack.append(events[i])

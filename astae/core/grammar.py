@@ -231,6 +231,23 @@ class Grammar:
         self._index = {
             (p.lhs, p.kind, p.arg, len(p.rhs)): p.id for p in self.productions
         }
+        self._by_kind: dict[tuple, list[int]] = {}
+        for p in self.productions:
+            self._by_kind.setdefault((p.lhs, p.kind, p.arg), []).append(p.id)
+        # (symbol, past the depth cap) -> the variable slots its productions fill first, and
+        # the largest cost among them (a budget at least this large excludes none).
+        self.choice_slots: dict[tuple[str, bool], tuple[str, ...]] = {}
+        self.max_cost: dict[tuple[str, bool], int] = {}
+        for nt in self.nonterminals:
+            for deep, table in ((False, self.by_lhs), (True, self.shallow_by_lhs)):
+                ids = table[nt]
+                self.choice_slots[nt, deep] = tuple(
+                    dict.fromkeys(s for p in ids if (s := self.first_slot[p]) is not None)
+                )
+                self.max_cost[nt, deep] = max((self.production_cost[p] for p in ids), default=0)
+        # DerivationState.legal_actions' answers by (symbol, past the depth cap, budget clamped
+        # to max_cost, feasibility of choice_slots): a few thousand keys at most.
+        self.legal_cache: dict[tuple, tuple[int, ...]] = {}
 
     def _min_costs(self) -> dict[str, int]:
         cost: dict[str, float] = {s: 1 for s in self.variable_slots}
@@ -251,7 +268,7 @@ class Grammar:
     def production(self, lhs: str, kind: str, arg: object = None, arity: int | None = None) -> int:
         """The id of the production with this left-hand side, kind, argument (and arity)."""
         if arity is None:
-            matches = [p.id for p in self.productions if (p.lhs, p.kind, p.arg) == (lhs, kind, arg)]
+            matches = self._by_kind.get((lhs, kind, arg), [])
             if len(matches) != 1:
                 raise KeyError((lhs, kind, arg))
             return matches[0]

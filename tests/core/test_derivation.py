@@ -1,4 +1,9 @@
-from astae.core.derivation import DerivationState
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from astae.core.derivation import EXPRESSION_SYMBOLS, DerivationState
 from astae.core.grammar import GRAMMAR, MAX_EXPRESSION_DEPTH
 from astae.core.language import check_source
 
@@ -68,3 +73,29 @@ def _legal_after(prefix: list[int]) -> list[int]:
     for action in prefix:
         state.apply(action)
     return state.legal_actions()
+
+
+def _legal_by_definition(state: DerivationState) -> list[int]:
+    """Legal actions computed from scratch: the frontier's productions that fit the budget and
+    whose first variable slot has a candidate (the memoised `legal_actions` must agree)."""
+    g, frame = GRAMMAR, state.frontier
+    if frame.symbol in g.slot_set:
+        return state.slot_actions(frame.symbol)
+    deep = frame.symbol in EXPRESSION_SYMBOLS and frame.depth >= MAX_EXPRESSION_DEPTH
+    room = state._budget_left() - (state._rest_cost - g.min_cost[frame.symbol])
+    return [
+        p for p in (g.shallow_by_lhs if deep else g.by_lhs)[frame.symbol]
+        if g.production_cost[p] <= room
+        and (g.first_slot[p] is None or state.slot_actions(g.first_slot[p]))
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([12, 25, 40, 90, 200]))
+def test_memoised_legal_actions_equal_the_definition_at_every_step(seed, max_actions):
+    rng = random.Random(seed)
+    state = DerivationState(max_actions=max_actions)
+    while not state.done:
+        legal = state.legal_actions()
+        assert legal == _legal_by_definition(state)
+        state.apply(rng.choice(legal))
