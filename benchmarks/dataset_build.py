@@ -8,11 +8,21 @@ Run with `uv run python benchmarks/dataset_build.py [--n 5000]`; prints a table 
 - generation only: the same chunk tasks through the sandbox pool, after start-up, which is
   what the worker count can scale;
 - the executor's example runs/s on the kept programs' own examples (checker included).
+
+`--against REV` instead compares this tree with git revision REV (checked out in a temporary
+worktree): the same `astae dataset build --n N --workers 2`, run as a subprocess for each tree,
+alternately, `--repeats` times; prints a table, checks that both wrote the same
+`programs.jsonl` and writes `benchmarks/results/dataset_build_against.json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,10 +82,60 @@ def executor_runs(dataset: Path, workers: int) -> dict:
             "example_runs_per_s": round(runs / seconds)}
 
 
+def timed_build(tree: Path, out: Path, n: int) -> float:
+    """Wall clock of `astae dataset build` run from the source tree `tree`."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "astae", "dataset", "build", "--out", str(out), "--n", str(n),
+         "--seed", "0", "--workers", "2", "--force"],
+        check=True, env=env, cwd=tree, stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def against(rev: str, n: int, repeats: int) -> None:
+    """This tree against revision `rev`: build times, alternating, and identical output."""
+    here = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(root / "ref"),
+                        rev], check=True)
+        try:
+            trees = {"this tree": here, rev: root / "ref"}
+            times: dict[str, list[float]] = {name: [] for name in trees}
+            for _ in range(repeats):
+                for k, (name, tree) in enumerate(trees.items()):
+                    times[name].append(timed_build(tree, root / f"out{k}", n))
+                    print(f"{name:>12}  {times[name][-1]:7.1f} s", flush=True)
+            outputs = [root / f"out{k}" / "programs.jsonl" for k in range(2)]
+            same = filecmp.cmp(*outputs, shallow=False)
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(root / "ref")],
+                           check=True)
+    rows = {name: {"seconds": sorted(t), "median_seconds": statistics.median(t),
+                   "kept_per_s": n / statistics.median(t)} for name, t in times.items()}
+    base, new = rows[rev]["median_seconds"], rows["this tree"]["median_seconds"]
+    print(f"\ndataset build, N = {n:,}, 2 workers, median of {repeats}")
+    print(f"{'tree':>12}  {'seconds':>8}  {'kept/s':>7}")
+    for name, row in rows.items():
+        print(f"{name:>12}  {row['median_seconds']:8.1f}  {row['kept_per_s']:7.1f}")
+    print(f"speed-up: {base / new:.2f}x; same programs.jsonl: {same}")
+    write_result("dataset_build_against", {
+        "n": n, "reference": rev, "repeats": repeats, "same_programs": same, "rows": rows,
+        "speedup": base / new,
+    })
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--against", metavar="REV", help="compare build time with git revision REV")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    if args.against:
+        against(args.against, args.n, args.repeats)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build = [end_to_end(args.n, w, root) for w in (1, 2)]

@@ -52,12 +52,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _torchrun_command(port: int, *options: str) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", *options,
+            "--master_addr", "127.0.0.1", "--master_port", str(port)]
+
+
+def _torchrun_env(env: dict | None = None) -> dict:
+    return {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "WANDB_MODE": "disabled", **(env or {})}
+
+
 def _torchrun(target: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run `target` (e.g. ["-m", "astae", "train", ...]) on 2 CPU processes over the loopback."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), *target]
-    full_env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "WANDB_MODE": "disabled", **(env or {})}
-    done = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300)
+    command = [*_torchrun_command(_free_port(), "--nproc_per_node", "2"), *target]
+    done = subprocess.run(command, cwd=cwd, env=_torchrun_env(env), capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -162,6 +170,29 @@ def test_two_processes_resume_as_if_never_stopped(tiny_dataset, two_process_run,
     assert all(torch.equal(resumed[k], want[k]) for k in want)
     epochs = [r["epoch"] for r in read_metrics(run_dir / "metrics.jsonl") if "val/loss" in r]
     assert epochs == [1, 2]
+
+
+@pytest.mark.slow
+def test_two_machines_train_exactly_what_two_processes_on_one_machine_train(
+    tiny_dataset, two_process_run, tmp_path
+):
+    """Two torchrun agents (`--nnodes 2 --node_rank K`, one process each), each started in its own
+    folder as on two machines that share the dataset, meet over the loopback."""
+    port, agents = _free_port(), []
+    for node in (0, 1):
+        home = tmp_path / f"machine{node}"
+        home.mkdir()
+        agent = _torchrun_command(port, "--nnodes", "2", "--node_rank", str(node), "--nproc_per_node", "1")
+        command = [*agent, "-m", "astae", "train", *_flags(tiny_dataset, Path("artifacts"))]
+        agents.append(subprocess.Popen(command, cwd=home, env=_torchrun_env(), text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    for agent in agents:
+        output, _ = agent.communicate(timeout=300)
+        assert agent.returncode == 0, output[-3000:]
+    assert not (tmp_path / "machine1" / "artifacts").exists()  # only node 0 (rank 0) writes
+    run_dir, want = _only_run(tmp_path / "machine0" / "artifacts"), _weights(two_process_run[0])
+    got = _weights(run_dir)
+    assert all(torch.equal(got[k], want[k]) for k in want)
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 7, 15, 16])
