@@ -1,5 +1,7 @@
+import tempfile
 import tracemalloc
 from array import array
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,7 +128,7 @@ def test_prepared_data_grows_by_a_few_bytes_a_program(tiny_dataset, tmp_path):
     split ids: 20 a program; with the replicated shard list, 28), not by lists of Python objects
     (over 100 a program before)."""
     def retained(copies: int) -> tuple[int, TrainingData]:
-        path = replicated(tiny_dataset, tmp_path / f"x{copies}", copies)
+        path = replicated(tiny_dataset, Path(tempfile.mkdtemp(dir=tmp_path)) / "data", copies)
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         data = prepare_data(path, 100, 0, 0.2, cache_programs=1)
@@ -134,6 +136,7 @@ def test_prepared_data_grows_by_a_few_bytes_a_program(tiny_dataset, tmp_path):
         tracemalloc.stop()
         return kept, data
 
+    retained(40)  # fills the process-wide memo tables (the grammar's legal actions) first
     small, data_small = retained(4)
     large, data_large = retained(40)
     extra = len(data_large.dataset.programs) - len(data_small.dataset.programs)
