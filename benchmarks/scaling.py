@@ -13,9 +13,9 @@ process (`wait4`):
   (the validation split is a tenth of each dataset, so eval's curve covers 1k to 20k programs).
 
 `--steps` picks the steps to measure (a step that needs a dataset reuses ROOT/nSIZE when it holds
-one of that size); `--keep` keeps every (size, step) the last run measured, from
-`benchmarks/results/scaling.json`, and measures only the others, so the 200k build can run first
-and the training and evaluation steps later.
+one of that size); `--keep` keeps what the last run measured of the other steps, from
+`benchmarks/results/scaling.json`, so the builds can run first (`--steps build`) and the training
+and evaluation steps later (`--keep --steps train_epoch eval`), or one step be measured again.
 
 Targets (issue 6): time per program at the largest size within 1.25x of the smallest; memory flat.
 """
@@ -49,13 +49,13 @@ def dataset_size(path: Path) -> int | None:
 
 
 def run_sizes(root: Path, sizes: list[int], steps: list[str], done: dict) -> dict:
-    """Measure each (size, step) not already in `done` (rows of an earlier run, kept as they are)."""
+    """Measure `steps` at each size; keep the other steps of `done` (an earlier run's rows) as they are."""
     rows: dict = {}
     checkpoint = None
     for n in sizes:
         data, runs = root / f"n{n}", root / f"runs_{n}"
-        row: dict = dict(done.get(str(n), {}))
-        todo = [step for step in steps if step not in row]
+        row: dict = {step: m for step, m in done.get(str(n), {}).items() if step not in steps}
+        todo = list(steps)
         if "build" in todo or dataset_size(data) != n:
             row["build"] = measured([*ASTAE, "dataset", "build", "--out", str(data), "--n", str(n),
                                      "--seed", "0", "--workers", "2", "--force"], root / f"build_{n}.log")
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True, help="where datasets and runs are kept")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
     parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
-    parser.add_argument("--keep", action="store_true", help="keep what the last run measured")
+    parser.add_argument("--keep", action="store_true", help="keep what the last run measured of other steps")
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     sizes = sorted(args.sizes)
