@@ -34,7 +34,14 @@ from astae.core.digests import DigestSet, digest
 from astae.core.errors import WriteError
 from astae.core.executor import ExecutionLimits, SandboxPool, TaskFailure
 from astae.core.files import write_error
-from astae.core.generator import Candidate, ChunkResult, generate_chunk, import_task, probe_inputs
+from astae.core.generator import (
+    GENERATOR_HANG_SECONDS,
+    Candidate,
+    ChunkResult,
+    generate_chunk,
+    import_task,
+    probe_inputs,
+)
 from astae.core.grammar import GRAMMAR, all_signatures
 from astae.core.language import LanguageError, Program, parse_functions
 
@@ -177,7 +184,9 @@ def _base_manifest(cfg: GeneratorConfig, seed: int, origin: str) -> dict:
 
 
 def _limits(cfg: GeneratorConfig) -> ExecutionLimits:
-    return ExecutionLimits(time_limit=cfg.time_limit, memory_limit_mb=cfg.memory_limit_mb)
+    return ExecutionLimits(
+        time_limit=cfg.time_limit, memory_limit_mb=cfg.memory_limit_mb, hang_seconds=GENERATOR_HANG_SECONDS
+    )
 
 
 # -- building ------------------------------------------------------------------------

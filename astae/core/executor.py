@@ -58,15 +58,18 @@ class ExecutionLimits:
     memory_limit_mb: int = 512
     max_output_items: int = 10_000
     max_int_bits: int = 4096
+    hang_seconds: float | None = None  # the watchdog's limit; None: 3 x time_limit + 2
 
     def __post_init__(self) -> None:
         if self.time_limit <= 0 or self.memory_limit_mb <= 0:
             raise ValueError("time_limit and memory_limit_mb must be positive")
+        if self.hang_seconds is not None and self.hang_seconds <= 0:
+            raise ValueError("hang_seconds must be positive")
 
     @property
     def hang_timeout(self) -> float:
         """Seconds without progress after which the parent's watchdog kills a worker."""
-        return self.time_limit * 3 + 2
+        return self.hang_seconds if self.hang_seconds is not None else self.time_limit * 3 + 2
 
 
 @dataclass
@@ -84,7 +87,9 @@ class WorkBudget:
     """Deterministic limits for one call: traced source lines and peak allocated bytes.
 
     Wall-clock limits depend on machine load; these do not, so decisions made with them
-    (such as the generator's "too expensive") are the same on every run."""
+    (such as the generator's "too expensive") are the same on every run. A metered call's time
+    limit counts the worker's CPU seconds, not wall seconds, for the same reason: it only stops
+    what the budget cannot see (long C-level work on large values)."""
 
     max_lines: int = 20_000
     max_bytes: int = 8 * 2**20
@@ -121,7 +126,7 @@ _COMPILE_FLAGS = _future.annotations.compiler_flag  # `list[int]` annotations ar
 
 
 class _Timeout(BaseException):
-    """Raised by the SIGALRM handler when a call runs out of time."""
+    """Raised by the SIGALRM (wall clock) or SIGPROF (CPU time) handler when a call runs out of time."""
 
 
 def _on_alarm(signum: int, frame: object) -> None:
@@ -199,7 +204,7 @@ def _metered(
 
     sys.settrace(lambda frame, event, arg: local)
     try:
-        status, value = _timed(fn, args, seconds)
+        status, value = _timed(fn, args, seconds, signal.ITIMER_PROF)
     except _OverBudget:
         status, value = over[-1]
     finally:
@@ -207,14 +212,17 @@ def _metered(
     return status, value
 
 
-def _timed(fn: Callable, args: Sequence, seconds: float) -> tuple[Outcome | None, object]:
-    """Call `fn(*args)` under the time limit: `(None, value)` or `(status, error name)`."""
+def _timed(
+    fn: Callable, args: Sequence, seconds: float, timer: int = signal.ITIMER_REAL
+) -> tuple[Outcome | None, object]:
+    """Call `fn(*args)` under the time limit (wall clock, or CPU time with ITIMER_PROF):
+    `(None, value)` or `(status, error name)`."""
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.setitimer(timer, seconds)
         try:
             return None, fn(*args)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(timer, 0)
     except _Timeout:
         return Outcome.TIMEOUT, None
     except MemoryError:
@@ -264,7 +272,8 @@ def run_examples(
 
     `stop_at_limit`: after the first TIMEOUT or MEMORY, give the remaining examples the
     same outcome without running them (the generator's filter needs no more).
-    `budget`: also enforce a deterministic WorkBudget on each call (slower: traced)."""
+    `budget`: also enforce a deterministic WorkBudget on each call (slower: traced); the time
+    limit then counts the worker's CPU seconds."""
     inputs = list(inputs)
     if expected is not None and len(expected) != len(inputs):
         raise ValueError(f"{len(inputs)} inputs but {len(expected)} expected outputs")
@@ -272,6 +281,7 @@ def run_examples(
     if code is None:
         return [ExampleResult(status, error=error) for _ in inputs]
     previous = signal.signal(signal.SIGALRM, _on_alarm)
+    previous_prof = signal.signal(signal.SIGPROF, _on_alarm)
     if budget is not None:
         tracemalloc.start()
     try:
@@ -308,7 +318,9 @@ def run_examples(
         return results
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGPROF, previous_prof)
         if budget is not None:
             tracemalloc.stop()
 

@@ -287,6 +287,12 @@ def judge(
 _BUDGET = WorkBudget(max_lines=20_000, max_bytes=8 * 2**20)
 _FAST_CALL_SECONDS = 0.0002
 _LIMITS = (Outcome.TIMEOUT, Outcome.MEMORY)
+# CPU seconds a metered call may take: only C-level work on large values (which the budget does
+# not see) gets near it. The generator's watchdog waits ten times as long without progress, so
+# that a metered call slowed by other processes sharing the cores is never taken for a hang:
+# whether a candidate is kept must not depend on machine load.
+METERED_CPU_SECONDS = 1.0
+GENERATOR_HANG_SECONDS = 10 * METERED_CPU_SECONDS
 
 
 def evaluate_candidate(
@@ -303,7 +309,7 @@ def evaluate_candidate(
         # Decide "too expensive" by deterministic work, not by wall time, so that the
         # kept set never depends on machine load. A call under _FAST_CALL_SECONDS is far
         # inside the budget, so the fast path above never disagrees with this one.
-        slow = ExecutionLimits(time_limit=1.0, memory_limit_mb=limits.memory_limit_mb)
+        slow = ExecutionLimits(time_limit=METERED_CPU_SECONDS, memory_limit_mb=limits.memory_limit_mb)
         results = run_examples(
             source, probes + inputs, None, slow, check=False, stop_at_limit=True, budget=_BUDGET
         )

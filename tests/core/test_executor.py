@@ -1,9 +1,11 @@
 import os
 import signal
 import time
+import tracemalloc
 
 import pytest
 
+from astae.core.config import GeneratorConfig
 from astae.core.executor import (
     ExecutionLimits,
     Executor,
@@ -280,3 +282,34 @@ def test_work_budget_stops_memory_growth_before_the_address_space_limit():
         src, [[[1]]], None, ExecutionLimits(time_limit=5), budget=budget, check=False
     )
     assert results[0].status == Outcome.MEMORY and results[0].error == "MemoryBudget"
+
+
+def _spin(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_a_metered_call_is_limited_in_cpu_seconds_not_wall_seconds():
+    """Waiting for the core (here: sleeping) does not use up a metered call's time; working does.
+    So machine load cannot turn a metered call into a timeout (the generator's kept set)."""
+    from astae.core.executor import WorkBudget, _metered, _on_alarm
+
+    budget = WorkBudget(max_lines=10**9, max_bytes=2**30)
+    previous = signal.signal(signal.SIGPROF, _on_alarm)
+    tracemalloc.start()
+    try:
+        waited = _metered(time.sleep, [0.4], 0.1, budget)
+        worked = _metered(_spin, [0.4], 0.1, budget)
+    finally:
+        tracemalloc.stop()
+        signal.signal(signal.SIGPROF, previous)
+    assert waited == (None, None)
+    assert worked == (Outcome.TIMEOUT, None)
+
+
+def test_generator_workers_wait_ten_metered_calls_before_counting_a_hang():
+    from astae.core.dataset import _limits
+    from astae.core.generator import METERED_CPU_SECONDS
+
+    assert _limits(GeneratorConfig()).hang_timeout >= 10 * METERED_CPU_SECONDS
