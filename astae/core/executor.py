@@ -2,8 +2,9 @@
 
 - `run_examples` runs one program on its examples in the current process: the static checker,
   a scan of the compiled code for names that lead out of the sandbox (made with or without the
-  checker), restricted builtins, a per-call time limit (SIGALRM), and `MemoryError` under the
-  worker's address-space limit become per-example outcomes.
+  checker), restricted builtins, a per-call time limit (SIGALRM on the wall clock; SIGPROF on
+  CPU time for calls under a `WorkBudget`), and `MemoryError` under the worker's address-space
+  limit become per-example outcomes.
 - `SandboxPool` runs module-level functions in spawned worker processes limited in address space,
   file writes (none), file descriptors and CPU time (`_apply_limits`). A watchdog in the parent
   kills a worker stuck in C code (where SIGALRM cannot reach) or notices one that died, starts a
