@@ -63,7 +63,7 @@ def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.T
     g = decoder.grammar
     mu, logvar = model.encode(data.graphs.batch([i]))
     z = model.latent(mu, logvar)
-    z_in, z_out = decoder.latent_input(z), decoder.output_bias(z)
+    ctx = decoder.latent_context(z)
     rnn_state = decoder.initial_state(z)
     memory = decoder.empty_memory(1)
     state = DerivationState(model.cfg.max_decode_steps, g)
@@ -71,7 +71,8 @@ def reference_loss(model: ASTAutoencoder, data: TrainingData, i: int) -> torch.T
     for action in data.targets[i].actions.tolist():
         prev, parent, symbol = (torch.tensor([v]) for v in step_inputs(state))
         legal = torch.from_numpy(legal_mask(state, g)).unsqueeze(0)
-        logits, out, rnn_state = decoder.step(z_in, z_out, prev, parent, symbol, rnn_state, memory, legal)
+        logits, out, rnn_state = decoder.step(ctx, prev, parent, symbol, rnn_state,
+                                               decoder.memory_keys(memory), legal)
         nll = nll - torch.log_softmax(logits, -1)[0, action]
         if action == g.new_action:
             memory = memory.clone()

@@ -196,11 +196,17 @@ class ModelConfig(_Strict):
 
     hidden_dim: int = Field(128, ge=8, le=4096, description="Width of embeddings and hidden states.")
     latent_dim: int = Field(256, ge=2, le=4096, description="Size of the latent code z.")
+    latent_slots: int = Field(
+        1, ge=1, le=64, description="z read by the decoder as this many vectors of latent_dim / "
+        "latent_slots, attended to at every step (1: one vector)."
+    )
     encoder: Literal["gcn", "rgcn", "gat", "gin"] = Field("gcn", description="Graph convolution kind.")
     encoder_layers: int = Field(3, ge=1, le=16, description="Graph convolution layers.")
-    readout: Literal["mean_max", "attention", "sequence"] = Field(
+    readout: Literal["mean_max", "attention", "sequence", "slots", "sequence_slots"] = Field(
         "sequence",
-        description="Graph readout: mean+max pooling, attention pooling, or a GRU over pre-order nodes.",
+        description="Graph readout: mean+max pooling, attention pooling, a GRU over pre-order nodes, or "
+        "`latent_slots` learned queries attending over the node states (`slots`) or over that GRU's "
+        "outputs (`sequence_slots`).",
     )
     position_features: bool = Field(
         True, description="Add each node's pre-order position to its embedding."
@@ -216,6 +222,12 @@ class ModelConfig(_Strict):
     kl_warmup_epochs: int = Field(5, ge=0, description="Epochs of linear KL warm-up from 0.")
     free_bits: float = Field(0.0, ge=0.0, description="KL nats per latent dimension not penalised.")
     semantic_weight: float = Field(0.1, ge=0.0, description="Weight of the behaviour-prediction loss.")
+
+    @model_validator(mode="after")
+    def _slots_divide_latent(self) -> ModelConfig:
+        if self.latent_dim % self.latent_slots:
+            raise ValueError(f"latent_slots ({self.latent_slots}) must divide latent_dim ({self.latent_dim})")
+        return self
 
 
 class TrainingConfig(_Strict):

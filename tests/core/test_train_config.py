@@ -46,3 +46,9 @@ def test_unknown_and_ill_typed_keys_are_listed_with_their_paths():
         load_config(TrainConfig, None, None, ["model.latnt_dim=3", "training.batch_size=-1"])
     assert "model.latnt_dim: unknown key" in str(err.value)
     assert "training.batch_size" in str(err.value)
+
+
+def test_latent_slots_that_do_not_divide_the_latent_are_refused():
+    with pytest.raises(ConfigError, match="latent_slots \\(3\\) must divide latent_dim \\(256\\)"):
+        load_config(TrainConfig, None, None, ["model.latent_slots=3"])
+    assert load_config(TrainConfig, None, None, ["model.latent_slots=8"]).model.latent_slots == 8

@@ -208,9 +208,7 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
     g = decoder.grammar
     live = strategy.start(z.shape[0], max_steps, decoder)
     programs = torch.tensor([h.program for h in live], dtype=torch.long, device=device)
-    z_in_all, z_out_all = decoder.latent_input(z), decoder.output_bias(z)
-    z_in = z_in_all[programs]
-    z_out = z_out_all[programs] if z_out_all is not None else None
+    ctx = decoder.latent_context(z).select(programs)
     rnn_state = _select_rows(decoder.initial_state(z), programs)
     keys = decoder.memory_keys(decoder.empty_memory(len(live)))
     step = 0
@@ -219,7 +217,7 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
         legal = legal_masks([h.state for h in live], g)
         prev, parent, symbol = torch.from_numpy(inputs).to(device).unbind(1)
         logits, out, rnn_state = decoder.step(
-            z_in, z_out, prev, parent, symbol, rnn_state, keys, torch.from_numpy(legal).to(device)
+            ctx, prev, parent, symbol, rnn_state, keys, torch.from_numpy(legal).to(device)
         )
         scores = torch.log_softmax(logits, dim=-1)
         picks = strategy.select(scores, live, step)
@@ -239,8 +237,7 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
         if rows != list(range(len(live))):
             index = torch.tensor(rows, dtype=torch.long, device=device)
             keys, rnn_state, out = keys[index], _select_rows(rnn_state, index), out[index]
-            z_in = z_in[index]
-            z_out = z_out[index] if z_out is not None else None
+            ctx = ctx.select(index)
         declared = [(i, MAX_PARAMS + child.state.num_locals)
                     for i, (child, (_, action)) in enumerate(zip(children, picks)) if action == g.new_action]
         if declared:  # a new local's key: from the decoder output at the step that declared it
@@ -257,8 +254,7 @@ def _decode(decoder: GrammarDecoder, z: torch.Tensor, max_steps: int, strategy: 
         live = [children[i] for i in keep]
         if len(keep) < len(children):
             index = torch.tensor(keep, dtype=torch.long, device=device)
-            keys, rnn_state, z_in = keys[index], _select_rows(rnn_state, index), z_in[index]
-            z_out = z_out[index] if z_out is not None else None
+            keys, rnn_state, ctx = keys[index], _select_rows(rnn_state, index), ctx.select(index)
     return strategy.results()
 
 

@@ -1,7 +1,9 @@
 """The graph encoder: a batched AST graph -> one readout vector per program.
 
 node type + value token (+ pre-order position) embeddings -> `layers` DGL convolutions, each
-with a residual connection and LayerNorm -> mean+max or attention pooling.
+with a residual connection and LayerNorm -> a readout: mean+max or attention pooling, a
+bidirectional GRU over the pre-order node states, or K learned queries attending over the node
+states (or over that GRU's outputs), K = `latent_slots`.
 """
 
 from __future__ import annotations
@@ -64,9 +66,13 @@ class GraphEncoder(nn.Module):
         self.readout_kind = cfg.readout
         if cfg.readout == "attention":
             self.pool = GlobalAttentionPooling(nn.Linear(dim, 1), nn.Linear(dim, 2 * dim))
-        elif cfg.readout == "sequence":
+        elif cfg.readout in ("sequence", "sequence_slots"):
             self.sequence = nn.GRU(dim, dim, batch_first=True, bidirectional=True)
         self.readout_dim = 2 * dim
+        if cfg.readout in ("slots", "sequence_slots"):
+            source_dim = 2 * dim if cfg.readout == "sequence_slots" else dim
+            self.slot_pool = SlotPooling(source_dim, dim, cfg.latent_slots)
+            self.readout_dim = cfg.latent_slots * dim
 
     def forward(self, g: dgl.DGLGraph) -> torch.Tensor:
         with g.local_scope():
@@ -79,9 +85,19 @@ class GraphEncoder(nn.Module):
                 return self.pool(g, h)
             if self.readout_kind == "sequence":
                 return self._sequence_readout(g, h)
+            if self.readout_kind == "slots":
+                return self.slot_pool(*_padded(g, h))
+            if self.readout_kind == "sequence_slots":
+                padded, mask = _padded(g, h)
+                packed = nn.utils.rnn.pack_padded_sequence(
+                    padded, g.batch_num_nodes().cpu(), batch_first=True, enforce_sorted=False
+                )
+                states, _ = nn.utils.rnn.pad_packed_sequence(
+                    self.sequence(packed)[0], batch_first=True, total_length=padded.shape[1]
+                )
+                return self.slot_pool(states, mask)
             g.ndata["h"] = h
             return torch.cat([dgl.mean_nodes(g, "h"), dgl.max_nodes(g, "h")], dim=-1)
-
 
     def _sequence_readout(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
         """A bidirectional GRU over each graph's nodes in pre-order; final states of both directions."""
@@ -92,6 +108,31 @@ class GraphEncoder(nn.Module):
         )
         _, last = self.sequence(packed)  # [2, B, H]
         return torch.cat([last[0], last[1]], dim=-1)
+
+
+class SlotPooling(nn.Module):
+    """K learned queries attend (4 heads) over each graph's node states: [B, N, S] -> [B, K * H]."""
+
+    def __init__(self, source_dim: int, dim: int, slots: int) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(slots, dim) * dim**-0.5)
+        self.attention = nn.MultiheadAttention(dim, 4 if dim % 4 == 0 else 1, kdim=source_dim,
+                                               vdim=source_dim, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`states` [B, N, S] with `mask` [B, N] True at padding -> slots flattened [B, K * H]."""
+        queries = self.queries.unsqueeze(0).expand(states.shape[0], -1, -1)
+        pooled, _ = self.attention(queries, states, states, key_padding_mask=mask, need_weights=False)
+        return self.norm(pooled + queries).flatten(1)
+
+
+def _padded(g: dgl.DGLGraph, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Node states per graph in pre-order, padded: ([B, N, H], mask [B, N] True at padding)."""
+    counts = g.batch_num_nodes()
+    padded = nn.utils.rnn.pad_sequence(torch.split(h, counts.tolist()), batch_first=True)
+    mask = torch.arange(padded.shape[1], device=h.device).unsqueeze(0) >= counts.to(h.device).unsqueeze(1)
+    return padded, mask
 
 
 def node_positions(g: dgl.DGLGraph) -> torch.Tensor:

@@ -49,11 +49,15 @@ def test_sampled_decodes_are_valid_under_a_tight_budget(tiny_training_data):
         check_source(decoded.source)
 
 
-@pytest.mark.parametrize(("cell", "latent_to_output"), [("gru", True), ("gru", False), ("lstm", True)])
-def test_teacher_forcing_equals_stepwise_decoding_of_the_target(tiny_training_data, cell, latent_to_output):
+@pytest.mark.parametrize(("cell", "latent_to_output", "slots"), [
+    ("gru", True, 1), ("gru", False, 1), ("lstm", True, 1), ("gru", True, 4), ("lstm", False, 2),
+])
+def test_teacher_forcing_equals_stepwise_decoding_of_the_target(
+    tiny_training_data, cell, latent_to_output, slots
+):
     """The parallel training pass and the step function score a target identically."""
     data = tiny_training_data
-    model = model_for(data, decoder_cell=cell, latent_to_output=latent_to_output)
+    model = model_for(data, decoder_cell=cell, latent_to_output=latent_to_output, latent_slots=slots)
     ids = [0, 5, 9]
     batch = make_batch(data, ids, CPU)
     mu, _ = model.encode(batch.graph)
@@ -70,6 +74,19 @@ def test_teacher_forcing_equals_stepwise_decoding_of_the_target(tiny_training_da
         assert d.actions == list(gold[row])
         assert d.log_prob == pytest.approx(log_probs[row, :n].sum().item(), abs=1e-3)
         assert d.source == data.dataset.programs[ids[row]]["source"]
+
+
+def test_latent_slots_reach_every_step(tiny_training_data):
+    """With slots, changing one slot of z changes the step outputs (z is read through attention)."""
+    model = model_for(tiny_training_data, latent_slots=4, latent_to_output=False)
+    batch = make_batch(tiny_training_data, [0], CPU)
+    z = torch.randn(1, 8, generator=torch.Generator().manual_seed(4))
+    moved = z.clone()
+    moved[0, 6:] += 1.0  # the last slot only
+    args = (batch.previous, batch.parents, batch.symbols, batch.declared_at, batch.legal)
+    base, other = model.decoder(z, *args), model.decoder(moved, *args)
+    legal = batch.legal
+    assert not torch.allclose(base[legal], other[legal])
 
 
 def test_decoding_is_deterministic(tiny_training_data):

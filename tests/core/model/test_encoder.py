@@ -18,9 +18,21 @@ def test_encoder_gives_one_readout_per_graph(tiny_training_data, kind, readout):
     assert set(graph.ndata.keys()) == {"type", "value"}  # the caller's graph is untouched
 
 
-def test_encoding_a_graph_alone_or_in_a_batch_is_the_same(tiny_training_data):
+@pytest.mark.parametrize("readout", ["slots", "sequence_slots"])
+def test_slot_readouts_give_one_vector_per_slot(tiny_training_data, readout):
     torch.manual_seed(0)
-    encoder = GraphEncoder(ModelConfig(hidden_dim=16)).eval()
+    encoder = GraphEncoder(ModelConfig(hidden_dim=16, readout=readout, latent_slots=4, latent_dim=32))
+    out = encoder(tiny_training_data.graphs.batch([0, 1, 2]))
+    assert out.shape == (3, encoder.readout_dim) == (3, 4 * 16)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize(("readout", "slots"), [("sequence", 1), ("slots", 4), ("sequence_slots", 4)])
+def test_encoding_a_graph_alone_or_in_a_batch_is_the_same(tiny_training_data, readout, slots):
+    """Padding never leaks into a graph's readout (masks, packed sequences)."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(hidden_dim=16, readout=readout, latent_slots=slots, latent_dim=32)
+    encoder = GraphEncoder(cfg).eval()
     alone = encoder(tiny_training_data.graphs.batch([4]))
     batched = encoder(tiny_training_data.graphs.batch([1, 4, 2]))
     assert torch.allclose(alone[0], batched[1], atol=1e-5)
