@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -33,23 +34,57 @@ if TYPE_CHECKING:  # these core modules load torch; `astae --help` must not
     from astae.core.model_inspection import CheckpointSummary, LatentMap, TrainingHistory
 
 
-def kv_table(title: str, rows: list[tuple[str, object]]) -> Table:
-    """A borderless two-column table of (key, value) rows (a `Text` value keeps its style)."""
-    table = Table(title=title, show_header=False, title_justify="left", box=None)
-    table.add_column(style="bold")
-    table.add_column()
+# Every table must read whole in an 80-column terminal: number columns never wrap (`number_column`),
+# text columns wrap at spaces and fold a word too long for them, never cut it to "…".
+
+
+def number_column(table: Table, header: str) -> None:
+    """A right-aligned column whose values are never wrapped or cut."""
+    table.add_column(header, justify="right", no_wrap=True)
+
+
+def text_column(table: Table, header: str = "", **options: object) -> None:
+    """A column that wraps at spaces and folds longer words (a path, a production), never ellipsises."""
+    table.add_column(header, overflow="fold", **options)
+
+
+# The language's two types as letters: `(list[int], list[int], int) -> list[int]` is `(L, L, I) -> L`,
+# short enough for a signature column beside numbers; tables of signatures carry the legend.
+SIGNATURE_LEGEND = "I = int, L = list[int]"
+_TYPE_LETTERS = {"list[int]": "L", "int": "I"}
+
+
+def short_signature(signature: str) -> str:
+    """`(list[int], int) -> int` as `(L, I) -> I` (SIGNATURE_LEGEND); other text is kept as it is."""
+    return re.sub(r"\blist\[int\]|\bint\b", lambda m: _TYPE_LETTERS[m.group()], signature)
+
+
+def heading(title: str) -> Text:
+    """A table's title as a line of its own: a title inside the table wraps at the table's width,
+    which cuts a path (a run directory, a dataset) into a column of fragments."""
+    return Text(title, style="table.title")
+
+
+def kv_table(title: str, rows: list[tuple[str, object]]) -> Group:
+    """A heading over a borderless two-column table of (key, value) rows (a `Text` value keeps its
+    style)."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold", no_wrap=True)
+    text_column(table)
     for key, value in rows:
         table.add_row(escape(key), value if isinstance(value, Text) else escape(str(value)))
-    return table
+    return Group(heading(title), table)
 
 
-def count_table(title: str, header: str, rows: list[tuple[str, int]], bar: bool = False) -> Table:
+def count_table(title: str, header: str, rows: list[tuple[str, int]], bar: bool = False,
+                caption: str | None = None) -> Table:
     """(label, count) rows, optionally with a bar scaled to the largest count."""
-    table = Table(title=title, title_justify="left")
-    table.add_column(header)
-    table.add_column("count", justify="right")
+    table = Table(title=title, title_justify="left", caption=caption and escape(caption),
+                  caption_justify="left")
+    text_column(table, header)
+    number_column(table, "count")
     if bar:
-        table.add_column("")
+        table.add_column("", no_wrap=True)
     peak = max((c for _, c in rows), default=1) or 1
     for label, count in rows:
         cells = [escape(label), f"{count:,}"]
@@ -89,7 +124,8 @@ def render_dataset_summary(console: Console, s: DatasetSummary) -> None:
         ],
     )
     console.print(overview)
-    console.print(count_table("signatures", "signature", s.signatures, bar=True))
+    signatures = [(short_signature(name), count) for name, count in s.signatures]
+    console.print(count_table("signatures", "signature", signatures, bar=True, caption=SIGNATURE_LEGEND))
     console.print(
         Columns(
             [count_table(f"{k} per program", k, rows, bar=True) for k, rows in s.sizes.items()]
@@ -127,7 +163,7 @@ def _add_subtree(tree: Tree, node: Node | Var) -> None:
 
 def render_program(console: Console, view: ProgramView) -> None:
     """`astae inspect program`."""
-    console.print(Panel(Syntax(view.source, "python", theme="ansi_dark"),
+    console.print(Panel(Syntax(view.source, "python", theme="ansi_dark", word_wrap=True),
                         title=escape(f"program {view.id}  {view.signature}"), title_align="left"))
     tree = Tree("[bold]typed AST (derivation)[/]")
     _add_subtree(tree, view.tree)
@@ -137,14 +173,14 @@ def render_program(console: Console, view: ProgramView) -> None:
         count_table("graph edges by type", "edge type", view.edge_types),
     ]))
     actions = Table(title=f"action sequence ({len(view.actions)} actions)", title_justify="left")
-    actions.add_column("#", justify="right")
-    actions.add_column("action")
+    number_column(actions, "#")
+    text_column(actions, "action")
     for i, label in enumerate(view.actions):
         actions.add_row(str(i), escape(label))
     console.print(actions)
     examples = Table(title="examples", title_justify="left")
-    examples.add_column("input")
-    examples.add_column("output")
+    text_column(examples, "input")
+    text_column(examples, "output")
     for ex in view.examples:
         examples.add_row(
             ", ".join(json.dumps(a) for a in ex["input"]), json.dumps(ex["output"])
@@ -159,8 +195,8 @@ def render_grammar(console: Console, rows: list[tuple[str, list[str]]]) -> None:
         f"{GRAMMAR.num_actions} actions",
         title_justify="left",
     )
-    table.add_column("nonterminal", style="bold")
-    table.add_column("productions")
+    table.add_column("nonterminal", style="bold", no_wrap=True)
+    text_column(table, "productions")
     for nt, productions in rows:
         table.add_row(nt, "\n".join(productions), end_section=True)
     console.print(table, markup=False)
@@ -245,10 +281,10 @@ VAL_METRICS = ("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity
 
 def render_train_result(console: Console, result: TrainResult) -> None:
     """The summary table at the end of `astae train`."""
-    table = Table(title=f"validation ({result.run_dir})", title_justify="left")
-    table.add_column("metric")
-    table.add_column("last epoch", justify="right")
-    table.add_column("best evaluated epoch", justify="right")
+    table = Table()
+    text_column(table, "metric")
+    number_column(table, "last epoch")
+    number_column(table, "best evaluated epoch")
     for name in VAL_METRICS:
         key = f"val/{name}"
         if key in result.final or key in result.best_eval:
@@ -256,6 +292,7 @@ def render_train_result(console: Console, result: TrainResult) -> None:
             table.add_row(name, *cells)
     if result.final:
         table.add_row("epoch", str(result.final.get("epoch", "-")), str(result.best_eval.get("epoch", "-")))
+    console.print(heading(f"validation ({result.run_dir})"))
     console.print(table)
     files = sorted(p.name for p in result.run_dir.iterdir() if not p.name.startswith("."))
     console.print(f"artifacts: {escape(str(result.run_dir))}/ ({', '.join(files)})")
@@ -271,9 +308,9 @@ def render_reconstructions(console: Console, examples: list[dict]) -> None:
     for ex in examples:
         total = len(ex["outcomes"])
         verdict = "exact" if ex["exact"] else f"{ex['passed']}/{total} examples pass"
-        table.add_row(
-            Syntax(ex["original"], "python", theme="ansi_dark"),
-            Group(Syntax(ex["decoded"] or "(incomplete)", "python", theme="ansi_dark"),
+        table.add_row(  # half the width each: the source lines wrap rather than lose their ends
+            Syntax(ex["original"], "python", theme="ansi_dark", word_wrap=True),
+            Group(Syntax(ex["decoded"] or "(incomplete)", "python", theme="ansi_dark", word_wrap=True),
                   Text(verdict, style="green" if ex["exact"] else "yellow")),
         )
     console.print(table)
@@ -323,9 +360,9 @@ def render_checkpoint_summary(console: Console, s: CheckpointSummary) -> None:
 def _parameter_table(s: CheckpointSummary) -> Table:
     total = s.total_parameters or 1
     table = Table(title=f"parameters ({s.total_parameters:,})", title_justify="left")
-    table.add_column("module")
-    table.add_column("parameters", justify="right")
-    table.add_column("share", justify="right")
+    text_column(table, "module")
+    number_column(table, "parameters")
+    number_column(table, "share")
     for module in s.modules:
         table.add_row(f"[bold]{escape(module.name)}[/]", f"{module.parameters:,}",
                       f"{module.parameters / total:.1%}")
@@ -339,7 +376,8 @@ HISTORY_ROWS = ("epoch", "train/loss", *(f"val/{m}" for m in VAL_METRICS), "val/
 
 
 def _render_history(console: Console, h: TrainingHistory) -> None:
-    columns = [("last epoch", h.last), ("lowest val loss", h.best)]
+    # Headers short enough for the metric names and three columns of numbers within 80 columns.
+    columns = [("last epoch", h.last), ("min val loss", h.best)]
     if h.best_evaluated and h.best_evaluated is not h.best:
         columns.append(("best evaluated epoch", h.best_evaluated))
     columns = [(label, record) for label, record in columns if record]
@@ -351,9 +389,9 @@ def _render_history(console: Console, h: TrainingHistory) -> None:
     if not columns:
         return
     table = Table()
-    table.add_column("metric")
+    text_column(table, "metric")
     for label, _ in columns:
-        table.add_column(label, justify="right")
+        number_column(table, label)
     for key in HISTORY_ROWS:
         if any(key in record for _, record in columns):
             table.add_row(key, *(_metric(record.get(key)) for _, record in columns))
@@ -380,7 +418,8 @@ def render_latent_map(console: Console, m: LatentMap) -> None:
         ("program size", f"{m.actions[0]}-{m.actions[1]} actions"),
     ]
     console.print(kv_table("latent map (PCA of the mean codes)", rows))
-    legend = [(f"other ({m.other_signatures} signatures)" if name == "other" else name, count)
-              for name, count in m.signatures]
-    console.print(count_table("colours by signature", "signature", legend, bar=True))
+    legend = [(f"other ({m.other_signatures} signatures)" if name == "other" else short_signature(name),
+               count) for name, count in m.signatures]
+    console.print(count_table("colours by signature", "signature", legend, bar=True,
+                              caption=SIGNATURE_LEGEND))
     console.print(f"wrote {escape(str(m.out))}", soft_wrap=True)  # a path to copy, unbroken

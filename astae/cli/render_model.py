@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from astae.cli.render import kv_table
+from astae.cli.render import SIGNATURE_LEGEND, kv_table, number_column, short_signature, text_column
 from astae.core.metrics import RATE_KEYS
 
 if TYPE_CHECKING:  # the reports' modules load the model stack; rendering does not need it
@@ -27,18 +27,22 @@ _COUNT_OF = {"exact_match": "exact", "compilation_rate": "compiled", "one_exampl
              "all_examples_rate": "all_examples"}
 
 
-_SHORT = {"similarity": "similarity", "exact_match": "exact", "compilation_rate": "compiles",
-          "one_example_rate": "1+ example", "all_examples_rate": "all examples"}
+# Headers of the breakdown tables, as in the epoch lines of `astae train`: a label column, the
+# programs and five rates fit 80 columns (the metrics table above names the rates in full).
+_SHORT = {"similarity": "sim", "exact_match": "exact", "compilation_rate": "compiles",
+          "one_example_rate": "1+ ex", "all_examples_rate": "all ex"}
 
 
-def _group_table(title: str, header: str, rows: list[dict]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column(header, no_wrap=True)
-    table.add_column("programs", justify="right")
+def _group_table(title: str, header: str, rows: list[dict], signatures: bool = False) -> Table:
+    table = Table(title=title, title_justify="left", caption=escape(SIGNATURE_LEGEND) if signatures else None,
+                  caption_justify="left")
+    text_column(table, header)
+    number_column(table, "programs")
     for key in RATE_KEYS:
-        table.add_column(_SHORT[key], justify="right")
+        number_column(table, _SHORT[key])
     for row in rows:
-        table.add_row(escape(row["group"]), f"{row['count']:,}", *(f"{row[k]:.3f}" for k in RATE_KEYS))
+        label = short_signature(row["group"]) if signatures else row["group"]
+        table.add_row(escape(label), f"{row['count']:,}", *(f"{row[k]:.3f}" for k in RATE_KEYS))
     return table
 
 
@@ -57,9 +61,9 @@ def render_eval_report(console: Console, report: EvalReport) -> None:
         ("run time", f"{t['run_seconds']:.1f} s (decodes run on the examples)"),
     ]))
     table = Table(title="metrics", title_justify="left")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("programs", justify="right")
+    text_column(table, "metric")
+    number_column(table, "value")
+    number_column(table, "programs")
     for key, value in report.metrics.items():
         count = c.get(_COUNT_OF.get(key, ""))
         table.add_row(key, f"{value:.4f}", f"{count:,} / {c['programs']:,}" if count is not None else "")
@@ -68,14 +72,15 @@ def render_eval_report(console: Console, report: EvalReport) -> None:
     shown = report.by_signature[:SIGNATURES_SHOWN]
     more = len(report.by_signature) - len(shown)
     console.print(_group_table(
-        "by signature" + (f" ({more} rarer signatures not shown)" if more > 0 else ""), "signature", shown
+        "by signature" + (f" ({more} rarer signatures not shown)" if more > 0 else ""), "signature", shown,
+        signatures=True,
     ))
 
 
 def _runs_table(runs: list[dict]) -> Table:
     table = Table(show_header=True, box=None, padding=(0, 1))
-    table.add_column("input", style="dim")
-    table.add_column("output")
+    text_column(table, "input", style="dim")
+    text_column(table, "output")
     for run in runs:
         args = ", ".join(json.dumps(a) for a in run["input"])
         if run["status"] == "ok":

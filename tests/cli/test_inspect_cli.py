@@ -29,7 +29,7 @@ def test_inspect_checkpoint_shows_config_grammar_parameters_and_history(tiny_run
     assert result.exit_code == 0, result.output
     for text in ("epoch", "compatible:", GRAMMAR.fingerprint, "config: model", "latent_dim", "encoder",
                  "decoder", "semantic_head", "production_head", "training history", "last epoch",
-                 "lowest val loss", "val/exact_match", "latent prior", "(50 programs)"):
+                 "min val loss", "val/exact_match", "latent prior", "(50 programs)"):
         assert text in result.output, text
     assert "incompatible" not in result.output
     model = read_checkpoint(tiny_run / "best_model.pt")["model"]
