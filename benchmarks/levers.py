@@ -29,6 +29,13 @@ VARIANTS: dict[str, list[str]] = {
     "slots16_sequence_slots": ["model.latent_slots=16", "model.readout=sequence_slots"],
     "slots16_latent512_sequence_slots": ["model.latent_slots=16", "model.latent_dim=512",
                                          "model.readout=sequence_slots"],
+    "slots16_latent512_slots": ["model.latent_slots=16", "model.latent_dim=512", "model.readout=slots"],
+    "slots8_slots_batch128_lr6e-3": ["model.latent_slots=8", "model.readout=slots", "training.batch_size=128",
+                                     "training.lr=0.006"],
+    "slots8_slots_layers5": ["model.latent_slots=8", "model.readout=slots", "model.encoder_layers=5"],
+    "slots8_transformer_slots": ["model.latent_slots=8", "model.readout=transformer_slots"],
+    "slots8_sequence_slots_batch128_lr6e-3": ["model.latent_slots=8", "model.readout=sequence_slots",
+                                              "training.batch_size=128", "training.lr=0.006"],
     "hidden256": ["model.hidden_dim=256"],
     "slots8_hidden256": ["model.latent_slots=8", "model.hidden_dim=256"],
     "slots8_lr1e-3": ["model.latent_slots=8", "training.lr=0.001"],
@@ -38,7 +45,7 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
-def run_one(data: Path, programs: int, epochs: int, overrides: list[str]) -> dict:
+def run_one(name: str, data: Path, programs: int, epochs: int, overrides: list[str]) -> dict:
     """Train one variant; its per-epoch validation records and seconds."""
     import torch
 
@@ -57,14 +64,15 @@ def run_one(data: Path, programs: int, epochs: int, overrides: list[str]) -> dic
         def epoch_done(self, record: dict) -> None:
             keep = {k: v for k, v in record.items() if k.startswith("val/") or k.startswith("train/")}
             epochs_seen.append({"epoch": record["epoch"], "seconds": time.perf_counter() - start, **keep})
-            print(f"epoch {record['epoch']}: tf exact {record['val/tf_exact_match']:.3f} "
+            print(f"{name} epoch {record['epoch']}: tf exact {record['val/tf_exact_match']:.3f} "
                   f"val loss {record['val/loss']:.2f} ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
 
     recorder = _Recorder()
     with tempfile.TemporaryDirectory() as tmp:
         base = {"data.data_dir": str(data), "data.max_programs": programs, "training.epochs": epochs,
-                "training.eval_interval": 10_000, "training.threads": 1, "training.eval_workers": 1,
+                "training.eval_interval": 10_000, "training.eval_max_programs": 500, "training.threads": 1,
+                "training.eval_workers": 1,
                 "tracking.wandb": False, "tracking.artifacts_dir": tmp}
         cfg = load_config(TrainConfig, None, base, overrides)
         result = train(cfg, callbacks=recorder)
@@ -87,7 +95,7 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run this variant, print JSON
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.data, args.programs, args.epochs, VARIANTS[args.one])))
+        print(json.dumps(run_one(args.one, args.data, args.programs, args.epochs, VARIANTS[args.one])))
         return
     inputs = {"data": str(args.data), "programs": args.programs, "epochs": args.epochs, "threads": 1}
     rows: dict[str, dict] = {}

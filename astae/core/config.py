@@ -202,11 +202,13 @@ class ModelConfig(_Strict):
     )
     encoder: Literal["gcn", "rgcn", "gat", "gin"] = Field("gcn", description="Graph convolution kind.")
     encoder_layers: int = Field(3, ge=1, le=16, description="Graph convolution layers.")
-    readout: Literal["mean_max", "attention", "sequence", "slots", "sequence_slots"] = Field(
+    readout: Literal[
+        "mean_max", "attention", "sequence", "slots", "sequence_slots", "transformer_slots"
+    ] = Field(
         "sequence",
         description="Graph readout: mean+max pooling, attention pooling, a GRU over pre-order nodes, or "
-        "`latent_slots` learned queries attending over the node states (`slots`) or over that GRU's "
-        "outputs (`sequence_slots`).",
+        "`latent_slots` learned queries attending over the node states (`slots`), over that GRU's "
+        "outputs (`sequence_slots`) or over a Transformer layer's (`transformer_slots`).",
     )
     position_features: bool = Field(
         True, description="Add each node's pre-order position to its embedding."

@@ -69,7 +69,10 @@ class GraphEncoder(nn.Module):
         elif cfg.readout in ("sequence", "sequence_slots"):
             self.sequence = nn.GRU(dim, dim, batch_first=True, bidirectional=True)
         self.readout_dim = 2 * dim
-        if cfg.readout in ("slots", "sequence_slots"):
+        if cfg.readout == "transformer_slots":
+            heads = 4 if dim % 4 == 0 else 1
+            self.transformer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, cfg.dropout, batch_first=True)
+        if cfg.readout in ("slots", "sequence_slots", "transformer_slots"):
             source_dim = 2 * dim if cfg.readout == "sequence_slots" else dim
             self.slot_pool = SlotPooling(source_dim, dim, cfg.latent_slots)
             self.readout_dim = cfg.latent_slots * dim
@@ -87,6 +90,9 @@ class GraphEncoder(nn.Module):
                 return self._sequence_readout(g, h)
             if self.readout_kind == "slots":
                 return self.slot_pool(*_padded(g, h))
+            if self.readout_kind == "transformer_slots":
+                padded, mask = _padded(g, h)
+                return self.slot_pool(self.transformer(padded, src_key_padding_mask=mask), mask)
             if self.readout_kind == "sequence_slots":
                 padded, mask = _padded(g, h)
                 packed = nn.utils.rnn.pack_padded_sequence(

@@ -18,7 +18,7 @@ def test_encoder_gives_one_readout_per_graph(tiny_training_data, kind, readout):
     assert set(graph.ndata.keys()) == {"type", "value"}  # the caller's graph is untouched
 
 
-@pytest.mark.parametrize("readout", ["slots", "sequence_slots"])
+@pytest.mark.parametrize("readout", ["slots", "sequence_slots", "transformer_slots"])
 def test_slot_readouts_give_one_vector_per_slot(tiny_training_data, readout):
     torch.manual_seed(0)
     encoder = GraphEncoder(ModelConfig(hidden_dim=16, readout=readout, latent_slots=4, latent_dim=32))
@@ -27,7 +27,9 @@ def test_slot_readouts_give_one_vector_per_slot(tiny_training_data, readout):
     assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize(("readout", "slots"), [("sequence", 1), ("slots", 4), ("sequence_slots", 4)])
+@pytest.mark.parametrize(("readout", "slots"), [
+    ("sequence", 1), ("slots", 4), ("sequence_slots", 4), ("transformer_slots", 4),
+])
 def test_encoding_a_graph_alone_or_in_a_batch_is_the_same(tiny_training_data, readout, slots):
     """Padding never leaks into a graph's readout (masks, packed sequences)."""
     torch.manual_seed(0)
