@@ -164,7 +164,7 @@ def _prepare(source: str, check: bool) -> tuple[object, Outcome | None, str | No
         from astae.core.language import LanguageError, check_source
 
         try:
-            check_source(source)
+            check_source(source, idioms=False)  # it runs as written: grammar constructs only
         except LanguageError as e:
             return None, Outcome.INVALID, str(e)
         except Exception as e:  # noqa: BLE001 - a checker bug must not stop the batch

@@ -23,6 +23,7 @@ from astae.core.grammar import (
     TYPE_SOURCE,
     Signature,
 )
+from astae.core.idioms import Refusal, desugar
 
 MAX_NESTING = 60
 
@@ -59,6 +60,39 @@ _CMP_SYMBOL = {
     ast.In: "in", ast.NotIn: "not in",
 }
 _RESERVED = set(BUILTINS) | {"True", "False", "None"}
+# Why an operator is refused, for the ones people reach for.
+_OPERATOR_HINT = {
+    ast.Pow: "operator `**` is not in the language (only `e ** 2`, `e ** 3` and constant powers "
+             "up to 2**31)",
+    ast.Div: "operator `/` (float division) is not in the language; use `//`",
+}
+# Why a call is refused, for functions people reach for.
+_CALL_HINT = {
+    "reversed": "`reversed(xs)` is only in the language as a loop's iterable or the argument of "
+                "`list`, `sorted`, `sum`, `min` or `max`",
+    "enumerate": "`enumerate(xs)` is only in the language as the iterable of a `for` loop or "
+                 "comprehension with two names (`for i, x in enumerate(xs)`)",
+    "zip": "`zip(xs, ys)` is only in the language as the iterable of a `for` loop or "
+           "comprehension with one name per list (`for x, y in zip(xs, ys)`)",
+    "list": "`list(e)` takes one list, `range(...)` or generator expression",
+    "any": "call of `any` is not in the language (its short-circuit has no equivalent); "
+           "write a loop with an early `return`",
+    "all": "call of `all` is not in the language (its short-circuit has no equivalent); "
+           "write a loop with an early `return`",
+}
+# What to write instead, for the list methods people reach for.
+_METHOD_HINT = {
+    "sort": "in-place sorting has no equivalent (another name may share the list): "
+            "write `xs = sorted(xs)`",
+    "reverse": "in-place reversal has no equivalent (another name may share the list): "
+               "write `xs = xs[::-1]`",
+    "pop": "lists only grow: use indexing and slices",
+    "remove": "lists only grow: build a filtered list",
+    "insert": "build the list with slices and `+`",
+    "index": "it raises when the value is absent: write a loop with an early `return`",
+}
+# Annotations accepted besides TYPE_SOURCE's (`from typing import List`).
+_ANNOTATION_ALIASES = {"List[int]": "list"}
 
 # Constructs with no place in the language, by AST class: the name users see.
 _CONSTRUCT = {
@@ -72,7 +106,7 @@ _CONSTRUCT = {
     "SetComp": "set comprehension", "GeneratorExp": "generator expression",
     "Await": "`await`", "Yield": "`yield`", "YieldFrom": "`yield from`",
     "JoinedStr": "f-string", "FormattedValue": "f-string", "NamedExpr": "`:=` expression",
-    "Starred": "starred expression", "AnnAssign": "annotated assignment",
+    "Starred": "starred expression", "AnnAssign": "annotation without a value",
     "Attribute": "attribute access", "TypeAlias": "type alias",
 }
 
@@ -89,7 +123,8 @@ def _not_in_language(node: ast.AST) -> LanguageError:
 class _Converter:
     """One function's Python AST -> actions, in derivation order, with types and lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, truthiness: bool = True) -> None:
+        self.truthiness = truthiness  # read an int or list condition as `e != 0`, `len(e) != 0`
         self.g = GRAMMAR
         self.actions: list[int] = []
         self.lines: list[int] = []
@@ -174,6 +209,8 @@ class _Converter:
         for type_, source in TYPE_SOURCE.items():
             if text == source:
                 return type_
+        if text in _ANNOTATION_ALIASES:
+            return _ANNOTATION_ALIASES[text]
         raise _fail(node, f"{what} has type `{text}`; the language has `int` and `list[int]`")
 
     # -- statements ------------------------------------------------------------------
@@ -203,6 +240,9 @@ class _Converter:
     def statement(self, stmt: ast.stmt, ret: str) -> None:
         lhs = f"Stmt:{ret}"
         if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Subscript):
+                raise _fail(stmt, "item assignment `xs[i] = ...` is not in the language "
+                                  "(build lists with `append`, `+` and slices)")
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                 raise _fail(stmt, "assignment must have a single variable target")
             self.assign(stmt, stmt.targets[0], stmt.value, lhs)
@@ -214,14 +254,15 @@ class _Converter:
             if stmt.orelse:
                 raise _fail(stmt, "`for ... else` is not in the language")
             if not isinstance(stmt.target, ast.Name):
-                raise _fail(stmt, "a `for` loop variable must be a single name")
+                raise _fail(stmt, "a `for` loop variable must be a single name (or `i, x` over "
+                                  "`enumerate(xs)`, `x, y` over `zip(xs, ys)`)")
             self.emit_production(stmt, lhs, "for")
             self.target(stmt.target, "int", stmt)
             self.iterable(stmt.iter)
             self.statements(stmt.body, f"Block:{ret}", ret, stmt)
         elif isinstance(stmt, ast.If):
             self.emit_production(stmt, lhs, "if")
-            self.expr(stmt.test, "bool", what="an `if` condition")
+            self.expr(stmt.test, "bool", what="an `if` condition", test=True)
             self.statements(stmt.body, f"Block:{ret}", ret, stmt)
             if stmt.orelse:
                 self.emit_production(stmt.orelse[0], f"Else:{ret}", "else")
@@ -242,6 +283,12 @@ class _Converter:
             j = existing
             self.emit(target, self.g.var_action(j))
         type_ = self.expr(value, None)
+        declared = getattr(stmt, "astae_annotation", None)  # `x: int = e` (idioms.desugar)
+        if declared is not None:
+            annotated = self.annotation(declared, stmt, f"variable `{target.id}`")
+            if annotated != type_:
+                raise _fail(stmt, f"variable `{target.id}` is annotated {TYPE_SOURCE[annotated]} "
+                                  f"but is assigned {TYPE_SOURCE[type_]}")
         if existing is None:
             self.types[j] = type_
         elif self.types[j] != type_:
@@ -268,7 +315,7 @@ class _Converter:
             raise _fail(stmt, "augmented assignment must target a variable")
         op = _BINOP_SYMBOL.get(type(stmt.op))
         if op is None:
-            raise _fail(stmt, f"operator `{type(stmt.op).__name__}` is not in the language")
+            raise _operator_error(stmt, stmt.op)
         j = self.resolve(stmt.target)
         type_ = self.types[j]
         if type_ == "bool" or (type_ == "list" and op != "+"):
@@ -302,8 +349,10 @@ class _Converter:
     def iterable(self, node: ast.expr) -> None:
         func = node.func if isinstance(node, ast.Call) else None
         if isinstance(func, ast.Name) and func.id == "range":
+            if len(node.args) == 3 and not node.keywords:
+                raise _fail(node, "a `range` step must be a nonzero int constant")
             if node.keywords or not 1 <= len(node.args) <= 2:
-                raise _fail(node, "`range` takes one or two arguments")
+                raise _fail(node, "`range` takes one to three arguments")
             self.emit_production(node, "Iter", "range", None, len(node.args))
             for arg in node.args:
                 self.expr(arg, "int")
@@ -313,17 +362,26 @@ class _Converter:
 
     # -- expressions -----------------------------------------------------------------
 
-    def expr(self, node: ast.expr, expected: str | None, what: str = "this expression") -> str:
-        """Emit the actions of `node`; return its type (checked against `expected`)."""
+    def expr(
+        self, node: ast.expr, expected: str | None, what: str = "this expression", test: bool = False
+    ) -> str:
+        """Emit the actions of `node`; return its type (checked against `expected`).
+
+        `test`: `node` is a condition (of `if`, a conditional, a comprehension, or an operand of
+        `and`/`or`/`not` there), where an int or list means its truth value: `e != 0`,
+        `len(e) != 0`."""
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise _fail(node, f"expression nested more than {MAX_NESTING} levels deep")
         start = len(self.actions)
         self.emit(node, -1)  # the production, patched once the operands' types are known
-        lhs, kind, arg, arity, type_ = self._expr(node)
+        lhs, kind, arg, arity, type_ = self._expr(node, test)
         nt = {"int": "Int", "bool": "Bool", "list": "List"}[type_]
         self.actions[start] = self.g.production(lhs or nt, kind, arg, arity)
         self.depth -= 1
+        if test and self.truthiness and type_ != "bool":
+            self.compare_with_zero(node, start, type_, "!=")
+            type_ = "bool"
         if expected is not None and type_ != expected:
             raise _fail(
                 node,
@@ -332,7 +390,18 @@ class _Converter:
             )
         return type_
 
-    def _expr(self, node: ast.expr) -> tuple[str | None, str, object, int, str]:
+    def compare_with_zero(self, node: ast.expr, start: int, type_: str, op: str) -> None:
+        """Turn the int or list expression emitted from `start` on into `e <op> 0` or
+        `len(e) <op> 0` (pre-order: the comparison's actions go before the operand's)."""
+        prefix = [self.g.production("Bool", "compare", op, 2)]
+        if type_ == "list":
+            prefix.append(self.g.production("Int", "call", "len", 1))
+        # Every action after `start` belongs to the finished operand: no pending patch moves.
+        self.actions[start:start] = prefix
+        self.lines[start:start] = [getattr(node, "lineno", 0)] * len(prefix)
+        self.emit_production(node, "Int", "const", 0, 0)
+
+    def _expr(self, node: ast.expr, test: bool = False) -> tuple[str | None, str, object, int, str]:
         """Emit the children of `node`; return (lhs, kind, arg, arity, type)."""
         if isinstance(node, ast.Constant):
             return self.constant(node)
@@ -345,7 +414,7 @@ class _Converter:
         if isinstance(node, ast.BinOp):
             op = _BINOP_SYMBOL.get(type(node.op))
             if op is None:
-                raise _fail(node, f"operator `{type(node.op).__name__}` is not in the language")
+                raise _operator_error(node, node.op)
             left = self.expr(node.left, None)
             right = self.expr(node.right, None)
             if left == right == "int" or (left == right == "list" and op == "+"):
@@ -360,8 +429,18 @@ class _Converter:
                 self.expr(node.operand, "int", what="the operand of unary `-`")
                 return None, "neg", None, 1, "int"
             if isinstance(node.op, ast.Not):
-                self.expr(node.operand, "bool", what="the operand of `not`")
-                return None, "not", None, 1, "bool"
+                start = len(self.actions)
+                # An `and`/`or` operand is a condition; any other operand keeps its type.
+                operand = self.expr(node.operand, None if self.truthiness else "bool",
+                                    what="the operand of `not`", test=isinstance(node.operand, ast.BoolOp))
+                if operand == "bool":
+                    return None, "not", None, 1, "bool"
+                # `not n` on an int is `n == 0`; `not xs` on a list is `len(xs) == 0`.
+                if operand == "list":
+                    self.actions.insert(start, self.g.production("Int", "call", "len", 1))
+                    self.lines.insert(start, getattr(node, "lineno", 0))
+                self.emit_production(node, "Int", "const", 0, 0)
+                return None, "compare", "==", 2, "bool"
             raise _fail(node, f"unary operator `{type(node.op).__name__}` is not in the language")
         if isinstance(node, ast.BoolOp):
             op = "and" if isinstance(node.op, ast.And) else "or"
@@ -370,12 +449,12 @@ class _Converter:
                 del value
                 self.emit_production(node, "Bool", "boolop", op)
             for value in node.values:
-                self.expr(value, "bool", what=f"an operand of `{op}`")
+                self.expr(value, "bool", what=f"an operand of `{op}`", test=test)
             return None, "boolop", op, 2, "bool"
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.IfExp):
-            self.expr(node.test, "bool", what="a conditional's condition")
+            self.expr(node.test, "bool", what="a conditional's condition", test=True)
             body = self.expr(node.body, None)
             if body == "bool":
                 raise _fail(node, "a conditional expression must be int or list[int], not bool")
@@ -420,7 +499,16 @@ class _Converter:
         op = _CMP_SYMBOL.get(type(node.ops[0]))
         if op is None:
             raise _fail(node, f"comparison `{type(node.ops[0]).__name__}` is not in the language")
-        self.expr(node.left, "int", what=f"the left operand of `{op}`")
+        left = self.expr(node.left, None)
+        if left != "int":
+            if left == "list" and op in ("==", "!="):
+                raise _fail(node, f"comparing lists with `{op}` is not in the language "
+                                  f"(except with `[]`: `xs {op} []`)")
+            raise _fail(
+                node.left,
+                f"type mismatch: the left operand of `{op}` must be int, "
+                f"`{_unparse(node.left)}` is {TYPE_SOURCE[left]}",
+            )
         right = "list" if op in ("in", "not in") else "int"
         self.expr(node.comparators[0], right, what=f"the right operand of `{op}`")
         return None, "compare", op, 2, "bool"
@@ -434,7 +522,7 @@ class _Converter:
             raise _fail(node, "only calls of the builtins are in the language")
         fn = node.func.id
         if fn not in BUILTINS:
-            raise _fail(node, f"call of `{fn}` is not in the language")
+            raise _fail(node, _CALL_HINT.get(fn, f"call of `{fn}` is not in the language"))
         if fn == "range":
             raise _fail(node, "`range` is only allowed as a loop's iterable")
         if node.keywords:
@@ -485,13 +573,14 @@ class _Converter:
         if len(gen.ifs) > 1:
             raise _fail(node, "a list comprehension has at most one `if`")
         if not isinstance(gen.target, ast.Name):
-            raise _fail(node, "a comprehension variable must be a single name")
+            raise _fail(node, "a comprehension variable must be a single name (or `i, x` over "
+                              "`enumerate(xs)`, `x, y` over `zip(xs, ys)`)")
         self.check_name(gen.target, gen.target.id)
         j = self.declare(gen.target, gen.target.id, "int", function_scope=False)
         self.iterable(gen.iter)
         self.comprehension_scopes.append({gen.target.id: j})
         if gen.ifs:
-            self.expr(gen.ifs[0], "bool", what="a comprehension's condition")
+            self.expr(gen.ifs[0], "bool", what="a comprehension's condition", test=True)
         self.expr(node.elt, "int", what="a comprehension's element")
         self.comprehension_scopes.pop()
         return "List", "comprehension", "if" if gen.ifs else None, 4 if gen.ifs else 3, "list"
@@ -506,11 +595,17 @@ def _unparse(node: ast.AST, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _operator_error(node: ast.AST, op: ast.operator) -> LanguageError:
+    hint = _OPERATOR_HINT.get(type(op))
+    return _fail(node, hint or f"operator `{type(op).__name__}` is not in the language")
+
+
 def _attribute_error(node: ast.Attribute) -> LanguageError:
     if node.attr.startswith("__"):
         return _fail(node, f"dunder attribute access `.{node.attr}` is not allowed")
+    hint = f"; {_METHOD_HINT[node.attr]}" if node.attr in _METHOD_HINT else ""
     return _fail(
-        node, f"attribute access `.{node.attr}` is not in the language (only `v.append(e)`)"
+        node, f"attribute access `.{node.attr}` is not in the language (only `v.append(e)`){hint}"
     )
 
 
@@ -563,11 +658,33 @@ def program_from_function(fn: ast.stmt) -> Program:
     )
 
 
-def _derive(fn: ast.stmt) -> tuple[Signature, DerivationState]:
-    """Convert a function to actions and replay them: the checker proper."""
+def _derive(fn: ast.stmt, idioms: bool = True) -> tuple[Signature, DerivationState]:
+    """Convert a function to actions and replay them: the checker proper.
+
+    The function is converted as written first: a program of the grammar (every canonical
+    one) needs no rewriting. Only if that fails, and `idioms` is set, are the idioms people
+    write rewritten (`idioms.desugar`, which touches only constructs the grammar lacks) and
+    the result converted; its verdict is the answer."""
     if not isinstance(fn, ast.FunctionDef):
         raise _fail(fn, f"only function definitions are allowed at top level, not {_describe(fn)}")
-    conv = _Converter()
+    try:
+        return _convert(fn, truthiness=idioms)
+    except LanguageError:
+        if not idioms:
+            raise
+        try:
+            rewritten = desugar(fn)
+        except Refusal as e:
+            raise _fail(e.node, e.message) from None
+        except RecursionError:
+            raise _fail(fn, "the program is nested too deeply") from None
+        if rewritten is fn:  # no idiom to rewrite: the first verdict stands
+            raise
+    return _convert(rewritten)
+
+
+def _convert(fn: ast.FunctionDef, truthiness: bool = True) -> tuple[Signature, DerivationState]:
+    conv = _Converter(truthiness)
     try:
         sig = conv.function(fn)
         state = replay(conv.actions)
@@ -593,8 +710,14 @@ def parse_program(source: str) -> Program:
     return program_from_function(_single_function(source))
 
 
+def _is_typing_import(stmt: ast.stmt) -> bool:
+    """`from typing import List`: harmless next to programs annotated `List[int]`."""
+    return isinstance(stmt, ast.ImportFrom) and stmt.module == "typing" and stmt.level == 0
+
+
 def _single_function(source: str) -> ast.stmt:
     module = _parse_module(source)
+    module.body = [node for node in module.body if not _is_typing_import(node)]
     if not module.body:
         raise LanguageError("no function definition found")
     for node in module.body:
@@ -612,7 +735,7 @@ def parse_functions(source: str) -> list[Program | LanguageError]:
     module = _parse_module(source)
     results: list[Program | LanguageError] = []
     for node in module.body:
-        if _is_docstring(node):
+        if _is_docstring(node) or _is_typing_import(node):
             continue
         try:
             results.append(program_from_function(node))
@@ -621,9 +744,13 @@ def parse_functions(source: str) -> list[Program | LanguageError]:
     return results
 
 
-def check_source(source: str) -> None:
-    """Raise `LanguageError` unless `source` is one program of the language."""
-    _derive(_single_function(source))  # no canonical source needed: skips printing it
+def check_source(source: str, idioms: bool = True) -> None:
+    """Raise `LanguageError` unless `source` is one program of the language.
+
+    `idioms=False`: only the grammar as written, without the rewrites of `idioms.desugar`
+    (`xs[:]`, `enumerate`, ...) or truthiness (`if xs:`). The executor checks so, because it
+    runs the source itself, not its canonical form."""
+    _derive(_single_function(source), idioms)  # no canonical source needed: skips printing it
 
 
 def canonicalize(source: str) -> str:
