@@ -641,9 +641,9 @@ def _parse_module(source: str) -> ast.Module:
         raise LanguageError("the program is nested too deeply to parse") from None
 
 
-def program_from_function(fn: ast.stmt) -> Program:
-    """Check and canonicalise one top-level function definition."""
-    sig, state = _derive(fn)
+def program_from_function(fn: ast.stmt, idioms: bool = True) -> Program:
+    """Check and canonicalise one top-level function definition (`idioms`: rewrite them first)."""
+    sig, state = _derive(fn, idioms)
     try:
         source, depth = state.to_source(), tree_depth(state.tree())
     except RecursionError:  # deep blocks printed from an already deep call stack
@@ -705,9 +705,9 @@ def _describe(node: ast.AST) -> str:
     return _CONSTRUCT.get(type(node).__name__, f"`{type(node).__name__}`")
 
 
-def parse_program(source: str) -> Program:
+def parse_program(source: str, idioms: bool = True) -> Program:
     """Check a source holding exactly one function; return it in canonical form."""
-    return program_from_function(_single_function(source))
+    return program_from_function(_single_function(source), idioms)
 
 
 def _is_typing_import(stmt: ast.stmt) -> bool:

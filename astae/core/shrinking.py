@@ -42,7 +42,7 @@ def smaller_variants(program: Program) -> Iterator[Program]:
     seen: set[str] = set()
     for _, apply in edits:
         try:
-            variant = parse_program(apply())
+            variant = parse_program(apply(), idioms=False)  # edits stay in the grammar
         except LanguageError:
             continue
         if variant.source not in seen:
