@@ -1,12 +1,13 @@
 """Levers of reconstruction quality, each measured on one proxy: the same data, epochs and seed.
 
 Run with `uv run python benchmarks/levers.py --data DIR [--programs N] [--epochs E]
-[--variants a b ...] [--jobs 2]`. Every variant trains the default config with its overrides
-(`VARIANTS`) on the first N programs of DIR, one thread per run, `--jobs` runs side by side; the
+[--variants a b ...] [--jobs 2] [--name levers]`. Every variant trains the default config with its
+overrides (`VARIANTS`) on the first N programs of DIR, one thread per run, `--jobs` runs side by side; the
 epoch-by-epoch validation numbers (teacher-forced exact match equals greedy exact match: if every
 teacher-forced argmax is right, greedy decoding follows the same path) and seconds per epoch go
-to `results/levers.json`, keyed by variant, with the commit and the inputs. `--keep` keeps the
-rows of variants not run this time (only if they ran on the same commit, data and proxy).
+to `results/NAME.json` (one file per proxy), keyed by variant, with the commit and the inputs.
+`--keep` keeps the rows of variants not run this time (only if they ran on the same commit, data
+and proxy).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ VARIANTS: dict[str, list[str]] = {
     "slots8_batch32": ["model.latent_slots=8", "training.batch_size=32"],
     "slots8_dropout0": ["model.latent_slots=8", "model.dropout=0.0"],
     "slots8_semantic0": ["model.latent_slots=8", "model.semantic_weight=0.0"],
+    "cosine": ["training.lr_schedule=cosine"],
+    "cosine_dropout0": ["training.lr_schedule=cosine", "model.dropout=0.0"],
+    "cosine_batch32": ["training.lr_schedule=cosine", "training.batch_size=32"],
+    "cosine_lr5e-3": ["training.lr_schedule=cosine", "training.lr=0.005"],
+    "cosine_mean_max": ["training.lr_schedule=cosine", "model.readout=mean_max"],
 }
 
 
@@ -92,6 +98,7 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["baseline", "slots8"], choices=sorted(VARIANTS))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--name", default="levers", help="results/NAME.json (one file per proxy)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run this variant, print JSON
     args = parser.parse_args()
     if args.one:
@@ -99,7 +106,7 @@ def main() -> None:
         return
     inputs = {"data": str(args.data), "programs": args.programs, "epochs": args.epochs, "threads": 1}
     rows: dict[str, dict] = {}
-    previous = RESULTS / "levers.json"
+    previous = RESULTS / f"{args.name}.json"
     if args.keep and previous.exists():
         old = json.loads(previous.read_text())
         if old.get("commit") == commit() and old.get("inputs") == inputs:
@@ -126,7 +133,7 @@ def main() -> None:
         per_epoch = row["seconds"] / max(1, len(row["epochs"]))
         print(f"{name:26} {row['parameters']:>9,} {per_epoch:>8.0f} {row['reconstruction_loss']:>12.2f} "
               f"{row['tf_exact_match']:>6.3f}")
-    write_result("levers", {"commit": commit(), "inputs": inputs, "rows": rows})
+    write_result(args.name, {"commit": commit(), "inputs": inputs, "rows": rows})
 
 
 if __name__ == "__main__":
