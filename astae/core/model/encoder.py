@@ -67,7 +67,7 @@ class GraphEncoder(nn.Module):
         if cfg.readout == "attention":
             self.pool = GlobalAttentionPooling(nn.Linear(dim, 1), nn.Linear(dim, 2 * dim))
         elif cfg.readout in ("sequence", "sequence_slots"):
-            self.sequence = nn.GRU(dim, dim, batch_first=True, bidirectional=True)
+            self.sequence = BidirectionalGRU(dim)
         self.readout_dim = 2 * dim
         if cfg.readout == "transformer_slots":
             heads = 4 if dim % 4 == 0 else 1
@@ -95,25 +95,54 @@ class GraphEncoder(nn.Module):
                 return self.slot_pool(self.transformer(padded, src_key_padding_mask=mask), mask)
             if self.readout_kind == "sequence_slots":
                 padded, mask = _padded(g, h)
-                packed = nn.utils.rnn.pack_padded_sequence(
-                    padded, g.batch_num_nodes().cpu(), batch_first=True, enforce_sorted=False
-                )
-                states, _ = nn.utils.rnn.pad_packed_sequence(
-                    self.sequence(packed)[0], batch_first=True, total_length=padded.shape[1]
-                )
+                states, _ = self.sequence(padded, g.batch_num_nodes().to(h.device))
                 return self.slot_pool(states, mask)
             g.ndata["h"] = h
             return torch.cat([dgl.mean_nodes(g, "h"), dgl.max_nodes(g, "h")], dim=-1)
 
     def _sequence_readout(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
         """A bidirectional GRU over each graph's nodes in pre-order; final states of both directions."""
-        counts = g.batch_num_nodes()
-        padded = nn.utils.rnn.pad_sequence(torch.split(h, counts.tolist()), batch_first=True)
-        packed = nn.utils.rnn.pack_padded_sequence(
-            padded, counts.cpu(), batch_first=True, enforce_sorted=False
-        )
-        _, last = self.sequence(packed)  # [2, B, H]
-        return torch.cat([last[0], last[1]], dim=-1)
+        padded, _ = _padded(g, h)
+        return self.sequence(padded, g.batch_num_nodes().to(h.device))[1]
+
+
+class BidirectionalGRU(nn.Module):
+    """A bidirectional GRU over padded sequences of different lengths, computed without packing.
+
+    The same function as `nn.GRU(bidirectional=True)` on a packed sequence: the forward
+    direction runs over the padded batch (padding comes after every valid step, so it never
+    reaches one), the backward direction over each sequence reversed within its own length.
+    Packing is avoided because torch's CPU kernel steps a packed batch one slice at a time with
+    a backward pass that is quadratic in the length (2.3x slower here on length-bucketed batches).
+    Loads the parameters of the `nn.GRU` this replaced (`weight_ih_l0_reverse`, ...).
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.forward_gru = nn.GRU(dim, dim, batch_first=True)
+        self.backward_gru = nn.GRU(dim, dim, batch_first=True)
+
+    def forward(self, padded: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`padded` [B, T, H], `lengths` [B] (each >= 1) -> (outputs [B, T, 2H], zero past each
+        length; final states of both directions [B, 2H])."""
+        steps = torch.arange(padded.shape[1], device=padded.device).unsqueeze(0)
+        valid = steps < lengths.unsqueeze(1)  # [B, T]
+        reverse = torch.where(valid, lengths.unsqueeze(1) - 1 - steps, steps)
+        reverse = reverse.unsqueeze(-1).expand(-1, -1, padded.shape[-1])
+        forward_out, _ = self.forward_gru(padded)
+        backward_out = self.backward_gru(padded.gather(1, reverse))[0].gather(1, reverse)
+        last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, forward_out.shape[-1])
+        final = torch.cat([forward_out.gather(1, last)[:, 0], backward_out[:, 0]], dim=-1)
+        outputs = torch.cat([forward_out, backward_out], dim=-1).masked_fill(~valid.unsqueeze(-1), 0.0)
+        return outputs, final
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            if prefix + name in state_dict:
+                state_dict[f"{prefix}forward_gru.{name}"] = state_dict.pop(prefix + name)
+            if f"{prefix}{name}_reverse" in state_dict:
+                state_dict[f"{prefix}backward_gru.{name}"] = state_dict.pop(f"{prefix}{name}_reverse")
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class SlotPooling(nn.Module):
