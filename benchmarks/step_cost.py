@@ -4,11 +4,21 @@ Run with `uv run python benchmarks/step_cost.py --data DIR [--threads 2] [--batc
 [--variants base slots ...]`; trains each variant for 30 length-bucketed batches of the first
 4,000 programs of DIR (forward, backward, AdamW step), times the last 27, prints milliseconds per
 program and programs/s, and writes `results/step_cost.json` with the commit and inputs.
+
+`--against REV` instead measures the same variants with this tree and with git revision REV
+(checked out in a temporary worktree), each in its own process, alternately, `--repeats` times,
+and writes `results/step_cost_against.json`: median programs/s of each tree and the speed-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,18 +71,62 @@ def measure(data, batches: list, model_kw: dict) -> dict:
             "programs_per_second": programs / sum(parts.values())}
 
 
+def against(rev: str, args: argparse.Namespace) -> None:
+    """This tree against revision `rev`: programs/s per variant, alternating processes."""
+    here = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = Path(tmp) / "ref"
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(ref), rev],
+                       check=True)
+        try:
+            trees = {"this tree": here, rev: ref}
+            rates: dict[str, dict[str, list[float]]] = {t: {v: [] for v in args.variants} for t in trees}
+            for _ in range(args.repeats):
+                for name, tree in trees.items():
+                    cmd = [sys.executable, __file__, "--data", str(args.data), "--threads", str(args.threads),
+                           "--batch", str(args.batch), "--variants", *args.variants, "--print-json"]
+                    done = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(tree)}, check=True,
+                                          capture_output=True, text=True)
+                    for variant, row in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                        rates[name][variant].append(row["programs_per_second"])
+                    print(name, {v: round(r[-1]) for v, r in rates[name].items()}, flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(ref)], check=True)
+    rows = {v: {t: statistics.median(rates[t][v]) for t in trees} for v in args.variants}
+    print(f"\n{'variant':26} {'this tree':>10} {rev:>10} {'speed-up':>9}  "
+          f"(programs/s, median of {args.repeats})")
+    for v, row in rows.items():
+        row["speedup"] = row["this tree"] / row[rev]
+        print(f"{v:26} {row['this tree']:>10.0f} {row[rev]:>10.0f} {row['speedup']:>8.2f}x")
+    write_result("step_cost_against", {
+        "reference": rev, "repeats": args.repeats,
+        "inputs": {"data": str(args.data), "programs": 4000, "threads": args.threads, "batch": args.batch},
+        "rows": rows, "samples": rates})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--against", metavar="REV", help="compare with git revision REV")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--print-json", action="store_true", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
+    if args.against:
+        against(args.against, args)
+        return
     torch.set_num_threads(args.threads)
     data = prepare_data(args.data, 100, 42, 0.2, 4000, 4000)
     batches = list(epoch_batches(data, args.batch, np.random.default_rng(0)))[:30]
     measure(data, batches[:WARMUP + 1], {})  # first-use costs (allocator, kernels) land here
     rows = {}
+    if args.print_json:
+        for name in args.variants:
+            rows[name] = measure(data, batches, VARIANTS[name])
+        print(json.dumps(rows))
+        return
     header = f"{'variant':26} {'params':>10} {'batch':>6} {'enc fwd':>8} {'rest':>6} {'prog/s':>7}"
     print(header + "  (ms/program)")
     for name in args.variants:
