@@ -11,15 +11,19 @@ Run with `uv run python benchmarks/dataset_build.py [--n 5000]`; prints a table 
 
 `--against REV` instead compares this tree with git revision REV (checked out in a temporary
 worktree): the same `astae dataset build --n N --workers 2`, run as a subprocess for each tree,
-alternately, `--repeats` times; prints a table, checks that both wrote the same
-`programs.jsonl` and writes `benchmarks/results/dataset_build_against.json`.
+alternately, `--repeats` times; prints a table with each tree's candidates, kept fraction,
+rejections by reason and program sizes (from its manifest and programs.jsonl), reports whether
+both wrote the same `programs.jsonl` (they differ once the generator's distribution changes) and
+writes `benchmarks/results/dataset_build_against.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -94,8 +98,27 @@ def timed_build(tree: Path, out: Path, n: int) -> float:
     return time.perf_counter() - start
 
 
-def against(rev: str, n: int, repeats: int) -> None:
-    """This tree against revision `rev`: build times, alternating, and identical output."""
+def dataset_summary(out: Path) -> dict:
+    """What a built dataset's manifest and records say about its generation: candidates, the kept
+    fraction, rejections by reason (share of candidates) and the programs' sizes in actions."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts = manifest["counts"]
+    lines = (out / "programs.jsonl").read_text().splitlines()
+    sizes = [json.loads(line)["sizes"]["actions"] for line in lines]
+    return {
+        "candidates": counts["candidates"],
+        "kept_fraction": round(counts["programs"] / counts["candidates"], 4),
+        "rejected": counts["rejected"],
+        "rejected_share": {k: round(v / counts["candidates"], 4) for k, v in counts["rejected"].items()},
+        "actions_mean": round(statistics.mean(sizes), 2),
+        "actions_median": statistics.median(sizes),
+        "actions_deciles": [round(q, 1) for q in statistics.quantiles(sizes, n=10)],
+    }
+
+
+def against(rev: str, n: int, repeats: int, keep: Path | None = None) -> None:
+    """This tree against revision `rev`: build times, alternating; what each kept and rejected;
+    whether the outputs are the same."""
     here = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -110,17 +133,32 @@ def against(rev: str, n: int, repeats: int) -> None:
                     print(f"{name:>12}  {times[name][-1]:7.1f} s", flush=True)
             outputs = [root / f"out{k}" / "programs.jsonl" for k in range(2)]
             same = filecmp.cmp(*outputs, shallow=False)
+            summaries = {name: dataset_summary(root / f"out{k}") for k, name in enumerate(trees)}
+            if keep is not None:  # for `astae inspect dataset` afterwards
+                for k, name in enumerate(trees):
+                    dest = keep / ("this-tree" if name == "this tree" else name)
+                    shutil.rmtree(dest, ignore_errors=True)
+                    shutil.copytree(root / f"out{k}", dest)
         finally:
             subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(root / "ref")],
                            check=True)
     rows = {name: {"seconds": sorted(t), "median_seconds": statistics.median(t),
-                   "kept_per_s": n / statistics.median(t)} for name, t in times.items()}
+                   "kept_per_s": n / statistics.median(t), **summaries[name]}
+            for name, t in times.items()}
     base, new = rows[rev]["median_seconds"], rows["this tree"]["median_seconds"]
     print(f"\ndataset build, N = {n:,}, 2 workers, median of {repeats}")
-    print(f"{'tree':>12}  {'seconds':>8}  {'kept/s':>7}")
+    print(f"{'tree':>12}  {'seconds':>8}  {'kept/s':>7}  {'candidates':>10}  {'kept':>6}  "
+          f"{'actions mean':>12}  {'median':>6}")
     for name, row in rows.items():
-        print(f"{name:>12}  {row['median_seconds']:8.1f}  {row['kept_per_s']:7.1f}")
-    print(f"speed-up: {base / new:.2f}x; same programs.jsonl: {same}")
+        print(f"{name:>12}  {row['median_seconds']:8.1f}  {row['kept_per_s']:7.1f}  "
+              f"{row['candidates']:>10,}  {row['kept_fraction']:6.1%}  {row['actions_mean']:12.1f}  "
+              f"{row['actions_median']:6}")
+    reasons = sorted({r for row in rows.values() for r in row["rejected"]})
+    print(f"\nrejected, share of candidates\n{'reason':>20}  " + "  ".join(f"{name:>10}" for name in rows))
+    for reason in reasons:
+        shares = (row["rejected_share"].get(reason, 0) for row in rows.values())
+        print(f"{reason:>20}  " + "  ".join(f"{share:10.1%}" for share in shares))
+    print(f"\nspeed-up: {base / new:.2f}x; same programs.jsonl: {same}")
     write_result("dataset_build_against", {
         "n": n, "reference": rev, "repeats": repeats, "same_programs": same, "rows": rows,
         "speedup": base / new,
@@ -132,9 +170,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--against", metavar="REV", help="compare build time with git revision REV")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="with --against: copy both trees' datasets to DIR/this-tree and DIR/REV")
     args = parser.parse_args()
     if args.against:
-        against(args.against, args.n, args.repeats)
+        against(args.against, args.n, args.repeats, args.keep)
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -77,6 +77,8 @@ EDGE_TYPES: tuple[str, ...] = (
 NODE_TYPE_ID = {name: i for i, name in enumerate(NODE_TYPES)}
 VALUE_TOKEN_ID = {name: i for i, name in enumerate(VALUE_TOKENS)}
 EDGE_TYPE_ID = {name: i for i, name in enumerate(EDGE_TYPES)}
+_CHILD_EDGE = {name: EDGE_TYPE_ID[f"child:{name}"] for name in _CHILD_FIELDS}
+_UNK_CHILD_EDGE = EDGE_TYPE_ID[f"child:{UNK}"]
 
 # ast nodes folded into their parent's value token, never nodes of their own
 _FOLDED = (ast.expr_context, ast.operator, ast.cmpop, ast.boolop, ast.unaryop)
@@ -153,24 +155,40 @@ class _Builder:
         self.graph.edge_types.append(EDGE_TYPE_ID[etype])
 
     def tree(self, root: ast.AST) -> None:
-        """Number the nodes in pre-order; add child/parent and next edges."""
+        """Number the nodes in pre-order; add child/parent and next edges (all child/parent edges
+        in node order, then all next edges)."""
+        g, ids = self.graph, self.ids
+        children: list[list[tuple[str, ast.AST]]] = []  # by node id
+        sequences: list[list[ast.stmt]] = []  # statement lists, in node order
         stack = [root]
         while stack:
             node = stack.pop()
-            self.ids[node] = len(self.graph.node_types)
-            self.graph.node_types.append(NODE_TYPE_ID.get(type(node).__name__, 0))
-            self.graph.node_values.append(VALUE_TOKEN_ID.get(node_value(node), 1))
-            stack.extend(child for _, child in reversed(_children(node)))
-        for node, i in self.ids.items():
-            for name, child in _children(node):
-                etype = f"child:{name}" if f"child:{name}" in EDGE_TYPE_ID else f"child:{UNK}"
-                self.edge(i, self.ids[child], etype)
-                self.edge(self.ids[child], i, "parent")
-        for node in self.ids:
-            for _, value in ast.iter_fields(node):
-                if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-                    for a, b in zip(value, value[1:]):
-                        self.edge(self.ids[a], self.ids[b], "next")
+            ids[node] = len(g.node_types)
+            g.node_types.append(NODE_TYPE_ID.get(type(node).__name__, 0))
+            g.node_values.append(VALUE_TOKEN_ID.get(node_value(node), 1))
+            kids = []
+            for name, value in ast.iter_fields(node):
+                if isinstance(value, list):
+                    kids.extend((name, v) for v in value if _is_node(v))
+                    if len(value) > 1 and isinstance(value[0], ast.stmt):
+                        sequences.append(value)
+                elif _is_node(value):
+                    kids.append((name, value))
+            children.append(kids)
+            stack.extend(child for _, child in reversed(kids))
+        parent_type = EDGE_TYPE_ID["parent"]
+        for i, kids in enumerate(children):
+            for name, child in kids:
+                j = ids[child]
+                g.src += (i, j)
+                g.dst += (j, i)
+                g.edge_types += (_CHILD_EDGE.get(name, _UNK_CHILD_EDGE), parent_type)
+        next_type = EDGE_TYPE_ID["next"]
+        for value in sequences:
+            for a, b in zip(value, value[1:]):
+                g.src.append(ids[a])
+                g.dst.append(ids[b])
+                g.edge_types.append(next_type)
 
     def data_flow(self) -> None:
         """Add use_def and def_use edges, sorted so the order is deterministic."""
@@ -379,6 +397,33 @@ def dead_stores(fn: ast.FunctionDef) -> list[ast.stmt]:
     return dead
 
 
+def dead_statements(fn: ast.FunctionDef) -> list[ast.stmt]:
+    """What can go without changing what the function returns: its dead stores, `for` loops with
+    an empty body whose variable is not read after them, and `if`s with both branches empty
+    (blocks are empty once their dead statements are gone)."""
+    analysis = _Analysis()
+    _Flow(analysis).function(fn)
+    read = {d for defs in analysis.reach.values() for d in defs}
+    dead = []
+    for stmt in statements(fn):
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0]
+        elif isinstance(stmt, ast.AugAssign):
+            target = stmt.target
+        elif isinstance(stmt, ast.Expr):
+            target = _appended(stmt)
+        elif isinstance(stmt, ast.For) and not stmt.body:
+            target = stmt.target
+        elif isinstance(stmt, ast.If) and not stmt.body and not stmt.orelse:
+            dead.append(stmt)
+            continue
+        else:
+            continue
+        if target is not None and analysis.ids[target] not in read:
+            dead.append(stmt)
+    return dead
+
+
 def build_ast_graph(source: str) -> ASTGraph:
     """Build the AST graph of the (first) function defined in `source`."""
     try:
@@ -388,6 +433,11 @@ def build_ast_graph(source: str) -> ASTGraph:
     fn = next((s for s in module.body if isinstance(s, ast.FunctionDef)), None)
     if fn is None:
         raise ValueError("source defines no function")
+    return function_graph(fn)
+
+
+def function_graph(fn: ast.FunctionDef) -> ASTGraph:
+    """The AST graph of a function's AST (what `build_ast_graph` builds from its source)."""
     builder = _Builder()
     builder.tree(fn)
     _Flow(builder).function(fn)

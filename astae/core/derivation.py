@@ -160,6 +160,16 @@ class DerivationState:
             return float("inf")
         return self.max_actions - len(self.actions)
 
+    @property
+    def spare_actions(self) -> float:
+        """Actions the budget leaves beyond the fewest that complete the derivation (inf: no
+        budget)."""
+        return self._budget_left() - self._rest_cost
+
+    def can_read(self, type_: str) -> bool:
+        """Whether some variable of `type_` may be read here (`in_scope(type_)` is not empty)."""
+        return self._slot_feasible(f"Use:{type_}")
+
     def _slot_feasible(self, slot: str) -> bool:
         """Whether `slot_actions(slot)` is non-empty, without building it."""
         kind, type_ = slot.split(":")

@@ -267,12 +267,15 @@ def _same(a: object, b: object) -> bool:
 def run_examples(
     source: str, inputs: Iterable[Sequence], expected: Sequence | None, limits: ExecutionLimits,
     *, check: bool = True, stop_at_limit: bool = False, budget: WorkBudget | None = None,
+    stop_after_seconds: float | None = None,
 ) -> list[ExampleResult]:
     """Run one program on its examples inside the current process (call only inside a sandbox
     worker: the memory limit is the worker's, and SIGALRM needs the main thread).
 
     `stop_at_limit`: after the first TIMEOUT or MEMORY, give the remaining examples the
     same outcome without running them (the generator's filter needs no more).
+    `stop_after_seconds`: return as soon as one call took longer than this (the results end
+    with that call), for a caller that re-runs slow programs another way anyway.
     `budget`: also enforce a deterministic WorkBudget on each call (slower: traced); the time
     limit then counts the worker's CPU seconds."""
     inputs = list(inputs)
@@ -316,6 +319,8 @@ def run_examples(
                 results.append(ExampleResult(Outcome.OK, value, seconds=seconds))
             else:
                 results.append(ExampleResult(Outcome.WRONG, value, seconds=seconds))
+            if stop_after_seconds is not None and seconds > stop_after_seconds:
+                break
         return results
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -1,10 +1,10 @@
 """Random typed programs and their input/output examples.
 
-Programs are sampled by driving `DerivationState` with weighted random choices,
-so every sample is in the language and canonical by construction. A chunk of
-candidates is generated, run and filtered inside one sandbox worker
-(`generate_chunk`); the parent keeps them in chunk order, which makes a build
-the same whatever the number of workers. Imports neither torch nor DGL.
+Programs are sampled by `astae.core.sampler` (weighted random choices driving
+`DerivationState`, steered away from what the filters below reject), so every sample is in
+the language and canonical by construction. A chunk of candidates is generated, run and
+filtered inside one sandbox worker (`generate_chunk`); the parent keeps them in chunk order,
+which makes a build the same whatever the number of workers. Imports neither torch nor DGL.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from astae.core.astgraph import ASTGraph, blocks, build_ast_graph, dead_stores, statements
+from astae.core.astgraph import (
+    ASTGraph,
+    blocks,
+    build_ast_graph,
+    dead_statements,
+    function_graph,
+    statements,
+)
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
 from astae.core.executor import (
@@ -26,182 +33,13 @@ from astae.core.executor import (
     mark_progress,
     run_examples,
 )
-from astae.core.grammar import GRAMMAR, MAX_PARAMS, Signature
-from astae.core.language import LanguageError, Program, parse_program
+from astae.core.grammar import GRAMMAR, Signature
+from astae.core.language import LanguageError, parse_program
+from astae.core.sampler import ACTION_ARITY, Sampler, sample_program, subtree_ends
 
-# Relative weight of each production kind (split evenly among its variants unless
-# `_VARIANT_WEIGHTS` says otherwise). Tuned so programs read like small list and
-# arithmetic routines rather than noise.
-_KIND_WEIGHTS: dict[tuple[str, str], float] = {
-    ("Stmt", "assign"): 4.0, ("Stmt", "augassign"): 1.0, ("Stmt", "extend"): 0.3,
-    ("Stmt", "append"): 0.8, ("Stmt", "for"): 1.2, ("Stmt", "if"): 1.0,
-    ("Else", "no_else"): 0.6, ("Else", "else"): 0.4,
-    ("More", "stmt"): 0.35, ("More", "end"): 0.55, ("More", "return"): 0.1,
-    ("Block", "stmt"): 0.85, ("Block", "return"): 0.15,
-    ("Iter", "over"): 2.0, ("Iter", "range"): 1.2,
-    ("Int", "const"): 2.0, ("Int", "var"): 5.0, ("Int", "binop"): 2.5, ("Int", "neg"): 0.2,
-    ("Int", "ifexp"): 0.3, ("Int", "call"): 2.4, ("Int", "index"): 0.3,
-    ("Bool", "const"): 0.1, ("Bool", "var"): 0.6, ("Bool", "compare"): 5.0,
-    ("Bool", "boolop"): 0.5, ("Bool", "not"): 0.3,
-    ("List", "var"): 5.0, ("List", "call"): 0.7, ("List", "reverse"): 0.5,
-    ("List", "slice"): 0.9, ("List", "binop"): 0.5, ("List", "literal"): 0.4,
-    ("List", "comprehension"): 2.2, ("List", "ifexp"): 0.2,
-    ("Elems", "cons"): 0.55, ("Elems", "nil"): 0.45,
-}
-_VARIANT_WEIGHTS: dict[tuple[str, object], float] = {
-    ("assign", "bool"): 0.15,
-    ("call", "len"): 3.0, ("call", "sum"): 2.0, ("call", "min"): 1.0, ("call", "max"): 1.0,
-    ("call", "abs"): 0.5,
-    ("compare", "in"): 0.5, ("compare", "not in"): 0.3,
-}
-_LEAF_KINDS = {"const", "var", "nil", "literal"}
-_NEW_VARIABLE_PROBABILITY = 0.7
-_RECENT_VARIABLE_PROBABILITY = 0.5
-_UNREAD_VARIABLE_PROBABILITY = 0.8
-
-
-def _production_weights() -> list[float]:
-    weights = []
-    for p in GRAMMAR.productions:
-        family = p.lhs.split(":")[0]
-        variants = sum(
-            1 for q in GRAMMAR.productions if q.lhs == p.lhs and q.kind == p.kind
-        )
-        base = _KIND_WEIGHTS.get((family, p.kind), 1.0) / variants
-        weights.append(base * _VARIANT_WEIGHTS.get((p.kind, p.arg), 1.0))
-    return weights
-
-
-_WEIGHTS = _production_weights()
-# Children of each action (productions: their rhs; variable actions: none).
-ACTION_ARITY = tuple(len(p.rhs) for p in GRAMMAR.productions) + (0,) * (
-    GRAMMAR.num_actions - GRAMMAR.new_action
-)
-
-
-def sample_program(
-    rng: random.Random, cfg: GeneratorConfig, signature: Signature | None = None
-) -> DerivationState:
-    """Draw one complete derivation from the grammar under the config's shape limits,
-    for `signature` if given (else a random one of the config's parameter and return types)."""
-    if signature is None:
-        signature = Signature(
-            tuple(rng.choice(cfg.param_types) for _ in range(rng.randint(cfg.min_params, cfg.max_params))),
-            rng.choice(cfg.return_types),
-        )
-    sampler = Sampler(rng, cfg)
-    state = DerivationState(max_actions=cfg.max_actions)
-    state.apply(GRAMMAR.production("Program", "function", signature))
-    while not state.done:
-        sampler.step(state)
-    return state
-
-
-class Sampler:
-    """The generator's weighted choices, with the context they depend on (statements so far,
-    variables stored but not read yet, the variable read last). Drives a `DerivationState`."""
-
-    def __init__(self, rng: random.Random, cfg: GeneratorConfig) -> None:
-        self.rng = rng
-        self.cfg = cfg
-        self.target_statements = rng.randint(cfg.min_statements, cfg.max_statements)
-        self.statements = 0
-        self.unread: set[int] = set()  # variable actions whose latest stored value is not read yet
-        self.last_read: int | None = None
-
-    def choose(self, state: DerivationState) -> int:
-        """A random legal action for the state's frontier."""
-        rng, cfg = self.rng, self.cfg
-        frame = state.frontier
-        legal = state.legal_actions()
-        if frame.symbol in GRAMMAR.slot_set:
-            if self.last_read is not None and len(legal) > 1 and frame.symbol.startswith("Use:"):
-                legal = [a for a in legal if a != self.last_read]  # `x - x`, `x < x` say nothing
-            return _choose_variable(rng, legal, frame.symbol, self.unread)
-        family = frame.symbol.split(":")[0]
-        candidates = legal
-        if family == "Body":
-            want = "stmt" if self.statements < self.target_statements else "return"
-            preferred = [a for a in legal if GRAMMAR.productions[a].kind == want]
-            candidates = preferred or legal
-        elif family == "Stmt" and frame.depth >= cfg.max_nesting:
-            candidates = [a for a in legal if GRAMMAR.productions[a].kind not in ("for", "if")]
-        elif frame.symbol in ("Int", "Bool", "List") and frame.depth >= cfg.max_depth:
-            leaf_kinds = _LEAF_KINDS | ({"compare"} if frame.symbol == "Bool" else set())
-            leaves = [a for a in legal if GRAMMAR.productions[a].kind in leaf_kinds]
-            candidates = leaves or legal
-        return self.pick(_steer(frame, candidates, rng))
-
-    def pick(self, candidates: list[int]) -> int:
-        """One of `candidates` drawn by the generator's production weights."""
-        return self.rng.choices(candidates, weights=[_WEIGHTS[a] for a in candidates])[0]
-
-    def apply(self, state: DerivationState, action: int, validate: bool = False) -> None:
-        """Apply `action` to `state` and update the context."""
-        frame = state.frontier
-        state.apply(action, validate=validate)
-        if frame.symbol in GRAMMAR.slot_set:
-            if frame.symbol.startswith("Use:"):
-                self.last_read = action
-            if action == GRAMMAR.new_action:  # the variable just declared
-                action = GRAMMAR.var_action(MAX_PARAMS + state.num_locals - 1)
-            if GRAMMAR.productions[frame.parent_action].kind in _STORES:
-                self.unread.add(action)
-            else:
-                self.unread.discard(action)
-        elif frame.symbol.startswith("Body:") and GRAMMAR.productions[action].kind == "stmt":
-            self.statements += 1
-
-    def step(self, state: DerivationState) -> int:
-        """Choose and apply one action; return it."""
-        action = self.choose(state)
-        self.apply(state, action)
-        return action
-
-    def subtree(self, state: DerivationState) -> None:
-        """Derive a complete subtree for the frontier symbol (and nothing after it)."""
-        pending = 1  # symbols of the subtree not expanded yet
-        while pending:
-            pending += ACTION_ARITY[self.step(state)] - 1
-
-
-_RETURN_PRODUCTIONS = frozenset(
-    p.id for p in GRAMMAR.productions if p.kind == "return"
-)
-_DIVISIONS = frozenset(
-    p.id for p in GRAMMAR.productions if p.kind == "binop" and p.arg in ("//", "%")
-)
-_POSITIVE_CONSTANTS = [GRAMMAR.production("Int", "const", k) for k in range(2, 11)]
-
-
-def _steer(frame, candidates: list[int], rng: random.Random) -> list[int]:
-    """Context rules that make kept programs likelier: a returned value is computed, not
-    a constant; a divisor is usually a positive constant (fewer ZeroDivisionErrors)."""
-    if frame.parent_action in _RETURN_PRODUCTIONS:
-        computed = [a for a in candidates if GRAMMAR.productions[a].kind not in ("const", "literal")]
-        return computed or candidates
-    if frame.parent_action in _DIVISIONS and frame.position == 1 and rng.random() < 0.8:
-        constants = [a for a in candidates if a in _POSITIVE_CONSTANTS]
-        return constants or candidates
-    return candidates
-
-
-def _choose_variable(rng: random.Random, legal: list[int], slot: str, unread: set[int]) -> int:
-    new = GRAMMAR.new_action
-    if new in legal and (len(legal) == 1 or rng.random() < _NEW_VARIABLE_PROBABILITY):
-        return new
-    existing = [a for a in legal if a != new]
-    if slot.startswith("Use:"):
-        # Prefer values that were stored but not read yet: fewer programs with dead code.
-        waiting = [a for a in existing if a in unread]
-        if waiting and rng.random() < _UNREAD_VARIABLE_PROBABILITY:
-            return max(waiting)
-        if rng.random() < _RECENT_VARIABLE_PROBABILITY:
-            return max(existing)  # the newest variable: keeps computed values in use
-    return rng.choice(existing)
-
-
-_STORES = {"assign", "augassign", "extend", "append", "for"}
+__all__ = ["ACTION_ARITY", "Candidate", "ChunkResult", "Sampler", "evaluate_candidate",
+           "generate_chunk", "has_trivial_expression", "import_task", "judge", "probe_inputs",
+           "prune_dead_stores", "sample_inputs", "sample_program", "sample_value"]
 
 
 def sample_value(rng: random.Random, type_: str, cfg: GeneratorConfig) -> int | list[int]:
@@ -304,15 +142,17 @@ def evaluate_candidate(
     # Draw spare inputs so that a few failing ones still leave k examples.
     spare = k + max(2, int(k * cfg.max_error_rate) + 1)
     inputs = sample_inputs(rng, sig, cfg, spare)
-    results = run_examples(source, probes + inputs, None, limits, check=False, stop_at_limit=True)
-    if any(r.seconds > _FAST_CALL_SECONDS or r.status in _LIMITS for r in results):
-        # Decide "too expensive" by deterministic work, not by wall time, so that the
-        # kept set never depends on machine load. A call under _FAST_CALL_SECONDS is far
-        # inside the budget, so the fast path above never disagrees with this one.
-        slow = ExecutionLimits(time_limit=METERED_CPU_SECONDS, memory_limit_mb=limits.memory_limit_mb)
-        results = run_examples(
-            source, probes + inputs, None, slow, check=False, stop_at_limit=True, budget=_BUDGET
-        )
+    calls = probes + inputs
+    results = run_examples(
+        source, calls, None, limits, check=False, stop_at_limit=True,
+        stop_after_seconds=_FAST_CALL_SECONDS,
+    )
+    slow = next(
+        (i for i, r in enumerate(results) if r.seconds > _FAST_CALL_SECONDS or r.status in _LIMITS),
+        None,
+    )
+    if slow is not None:
+        results = _metered_results(source, calls, slow, limits)
     reason = judge(results, len(probes), cfg)
     probe_outputs = [r.output if r.status == Outcome.OK else None for r in results[: len(probes)]]
     examples = [
@@ -325,8 +165,35 @@ def evaluate_candidate(
     return reason, examples, probe_outputs
 
 
+def _metered_results(
+    source: str, calls: list[list], slow: int, limits: ExecutionLimits
+) -> list[ExampleResult]:
+    """Every call of `calls` run under the deterministic WorkBudget, call `slow` (the first that
+    was slow or hit a limit on the fast path) first: if it is over budget the program is too
+    expensive whatever the others do, and they are not run (their results repeat its outcome).
+
+    "Too expensive" is decided by deterministic work, not by wall time, so that the kept set never
+    depends on machine load. A call under _FAST_CALL_SECONDS is far inside the budget, so the fast
+    path never disagrees with this one; and calls are independent, so the order changes nothing
+    but the cost (an over-budget call can take 0.1-1 s, and used to be preceded by up to 15 others)."""
+    metered = ExecutionLimits(time_limit=METERED_CPU_SECONDS, memory_limit_mb=limits.memory_limit_mb)
+    order = [slow] + [i for i in range(len(calls)) if i != slow]
+    ran = run_examples(
+        source, [calls[i] for i in order], None, metered, check=False, stop_at_limit=True,
+        budget=_BUDGET,
+    )
+    results: list[ExampleResult] = [ran[0]] * len(calls)
+    for i, result in zip(order, ran):
+        results[i] = result
+    return results
+
+
 def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
-    """Worker task: generate, run and filter candidates `chunk_size * chunk` onwards."""
+    """Worker task: generate, run and filter candidates `chunk_size * chunk` onwards.
+
+    The checks run cheapest first, on the AST the derivation prints: dead code (pruned when it
+    can be), trivial expressions, and only then the runs; the AST graph is built for kept
+    programs only, from the same AST unless pruning changed the program."""
     cfg_data, seed, chunk, skip = payload
     cfg = GeneratorConfig.model_validate(cfg_data)
     limits = ExecutionLimits(time_limit=cfg.time_limit, memory_limit_mb=cfg.memory_limit_mb)
@@ -334,71 +201,67 @@ def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
     out = ChunkResult(chunk)
     for i in range(cfg.chunk_size):
         state = sample_program(rng, cfg)
-        sig = state.signature
-        assert sig is not None
         run_rng = random.Random(rng.random())
         if i in skip:
             out.candidates.append("too_expensive")
             continue
         mark_progress(i)
-        program = _pruned_program(state)
-        if program is None:
-            out.candidates.append("dead_code")
-            continue
-        source = program.source
-        reason, examples, probe_outputs = evaluate_candidate(source, sig, run_rng, cfg, limits)
-        if reason is not None:
-            out.candidates.append(reason)
-            continue
-        if has_trivial_expression(source):
-            out.candidates.append("trivial_expression")
-            continue
-        out.candidates.append(
-            Candidate(
-                source=source,
-                signature=sig.display,
-                actions=list(program.actions),
-                examples=examples,
-                probe_outputs=probe_outputs,
-                depth=program.depth,
-                graph=build_ast_graph(source),
-            )
-        )
+        out.candidates.append(_candidate(state, run_rng, cfg, limits))
     return out
 
 
-def _pruned_program(state: DerivationState) -> Program | None:
-    source = state.to_source()
-    pruned = prune_dead_stores(source)
+def _candidate(
+    state: DerivationState, rng: random.Random, cfg: GeneratorConfig, limits: ExecutionLimits
+) -> Candidate | str:
+    """The kept candidate of a sampled program, or why it is rejected."""
+    sig = state.signature
+    assert sig is not None
+    fn = state.to_ast()
+    pruned = _prune(fn)
     if pruned is None:
-        return None
-    if pruned != source:
+        return "dead_code"
+    source = ast.unparse(fn)
+    if pruned:
         try:
-            return parse_program(pruned)  # canonical names may shift once statements are gone
+            program = parse_program(source)  # canonical names may shift once statements are gone
         except LanguageError:
-            return None  # it removed unreachable code after an if/else that always returns
-    assert state.signature is not None
-    return Program(source, tuple(state.actions), state.signature, tree_depth(state.tree()))
+            return "dead_code"  # it removed unreachable code after an if/else that always returns
+        source, actions, depth = program.source, list(program.actions), program.depth
+    else:
+        actions, depth = list(state.actions), tree_depth(state.tree())
+    if _equal_operands(actions) and _has_trivial(fn):
+        return "trivial_expression"
+    reason, examples, probe_outputs = evaluate_candidate(source, sig, rng, cfg, limits)
+    if reason is not None:
+        return reason
+    graph = build_ast_graph(source) if pruned else function_graph(fn)
+    return Candidate(source, sig.display, actions, examples, probe_outputs, depth, graph)
+
+
+def _prune(fn: ast.FunctionDef) -> bool | None:
+    """Remove the function's dead statements in place, again until none is left (a removal can
+    make another statement dead). Whether any went; None if a block is left empty whose statement
+    cannot go (a loop whose variable is read after it, an `if` whose `else` is not empty)."""
+    changed = False
+    while dead := set(dead_statements(fn)):
+        for node in [fn, *statements(fn)]:
+            for block in blocks(node):
+                block[:] = [stmt for stmt in block if stmt not in dead]
+        changed = True
+    if changed and any(isinstance(s, (ast.For, ast.If)) and not s.body for s in statements(fn)):
+        return None
+    return changed
 
 
 def prune_dead_stores(source: str) -> str | None:
-    """The program without statements whose stored value is never read, or None when one
-    cannot be removed (it is alone in its block)."""
+    """The program without its dead statements (stores whose value is never read, and the loops and
+    `if`s left empty), or None when what is left is not a program (`_prune`)."""
     fn = ast.parse(source).body[0]
     assert isinstance(fn, ast.FunctionDef)
-    changed = False
-    while dead := set(dead_stores(fn)):
-        removed = False
-        for node in [fn, *statements(fn)]:
-            for block in blocks(node):
-                keep = [stmt for stmt in block if stmt not in dead]
-                if keep and len(keep) < len(block):
-                    block[:] = keep
-                    removed = True
-        if not removed:
-            return None
-        changed = True
-    return ast.unparse(fn) if changed else source
+    pruned = _prune(fn)
+    if pruned is None:
+        return None
+    return ast.unparse(fn) if pruned else source
 
 
 def _matches(value: object, type_: str) -> bool:
@@ -465,10 +328,46 @@ def import_task(payload: tuple) -> Candidate | str:
     )
 
 
+# What `has_trivial_expression` compares, as productions (the first two children of each; for an
+# assignment, the target and the value). `x in xs` is not here: its operands have different types.
+_PAIRED = frozenset(
+    p.id for p in GRAMMAR.productions
+    if (p.kind == "compare" and p.rhs == ("Int", "Int")) or p.kind == "boolop"
+    or (p.kind == "binop" and p.arg in ("-", "//", "%"))
+    or (p.kind in ("call", "range") and len(p.rhs) == 2) or p.kind == "assign"
+)
+_VAR_OF = {f"Target:{t}": GRAMMAR.production(sym, "var") for t, sym in
+           (("int", "Int"), ("bool", "Bool"), ("list", "List"))}
+_ASSIGN_TARGET = {p.id: _VAR_OF[p.rhs[0]] for p in GRAMMAR.productions if p.kind == "assign"}
+
+
+def _equal_operands(actions: list[int]) -> bool:
+    """Whether some pair that `has_trivial_expression` compares has equal action spans. Equal
+    subtrees have equal spans, so False means the program has no trivial expression (True is
+    checked on the AST: `[v1 for v1 in a]` and `[v2 for v2 in a]` have equal spans)."""
+    ends = None
+    for i, action in enumerate(actions):
+        if action not in _PAIRED:
+            continue
+        ends = ends or subtree_ends(actions)
+        first = i + 1
+        second = ends[first]
+        if action in _ASSIGN_TARGET:
+            if actions[second:ends[second]] == [_ASSIGN_TARGET[action], actions[first]]:
+                return True
+        elif actions[first:second] == actions[second:ends[second]]:
+            return True
+    return False
+
+
 def has_trivial_expression(source: str) -> bool:
     """Whether the program compares or combines an expression with itself (`x >= x`,
     `x and x`, `range(x, x)`, `x - x`, `x // x`, `x % x`) or assigns a variable to itself."""
-    for node in ast.walk(ast.parse(source)):
+    return _has_trivial(ast.parse(source))
+
+
+def _has_trivial(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             pair = (node.left, node.comparators[0])
         elif isinstance(node, ast.BoolOp):

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, IllegalAction
-from astae.core.generator import ACTION_ARITY, Sampler
 from astae.core.grammar import GRAMMAR, MAX_PARAMS
+from astae.core.sampler import Sampler, subtree_ends
 
 POINT_PROBABILITY = 0.3
 ATTEMPTS = 8
@@ -63,24 +63,6 @@ def mutate(
         if state is not None and state.actions != actions:
             return state
     return None
-
-
-def subtree_ends(actions: Sequence[int]) -> list[int]:
-    """For each position of a complete pre-order action sequence, the end (exclusive) of the
-    subtree that starts there."""
-    ends = [0] * len(actions)
-    open_nodes: list[list[int]] = []  # [start, children still to come]
-    for i, action in enumerate(actions):
-        if ACTION_ARITY[action]:
-            open_nodes.append([i, ACTION_ARITY[action]])
-            continue
-        ends[i] = i + 1
-        while open_nodes:
-            open_nodes[-1][1] -= 1
-            if open_nodes[-1][1]:
-                break
-            ends[open_nodes.pop()[0]] = i + 1
-    return ends
 
 
 def _rewrite(

@@ -13,7 +13,9 @@ from astae.core.astgraph import (
     ASTGraph,
     _children,
     build_ast_graph,
+    dead_statements,
     dead_stores,
+    function_graph,
     statements,
 )
 from astae.core.config import GeneratorConfig
@@ -296,3 +298,25 @@ def _preorder_all(node: ast.AST) -> list[ast.AST]:
     for child in ast.iter_child_nodes(node):
         out.extend(_preorder_all(child))
     return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_the_graph_of_a_derivations_ast_is_the_graph_of_its_source(seed):
+    # the generator builds kept programs' graphs from the AST it printed, without re-parsing
+    state = sample_program(random.Random(seed), GeneratorConfig())
+    assert function_graph(state.to_ast()) == build_ast_graph(state.to_source())
+
+
+def test_dead_statements_add_loops_and_ifs_left_empty():
+    fn = ast.parse(
+        "def program(a0: int, a1: list[int]) -> int:\n    for v0 in a1:\n        pass\n"
+        "    for a0 in a1:\n        pass\n    if a0 > 1:\n        pass\n    return a0"
+    ).body[0]
+    for stmt in statements(fn):
+        if isinstance(stmt, (ast.For, ast.If)):
+            stmt.body = []  # what pruning leaves
+    dead = dead_statements(fn)
+    # the second loop's variable is read by the return: that loop stays
+    assert [type(s).__name__ for s in dead] == ["For", "If"]
+    assert dead[0].target.id == "v0"

@@ -165,6 +165,14 @@ def test_any_returned_value_is_ok_without_expected_outputs():
     assert [(r.status, r.output) for r in results] == [(Outcome.OK, 3), (Outcome.OK, -3)]
 
 
+def test_stop_after_seconds_ends_the_results_with_the_first_slow_call():
+    source = (
+        "def program(a0: int) -> int:\n    t = 0\n    for i in range(a0):\n        t += i\n    return t\n"
+    )
+    results = run_examples(source, [[1], [300_000], [2]], None, FAST, check=False, stop_after_seconds=0.0002)
+    assert [r.output for r in results] == [0, sum(range(300_000))]
+
+
 def test_argument_mutation_does_not_leak_between_examples():
     source = "def program(a0: list[int]) -> int:\n    a0.append(1)\n    return len(a0)\n"
     shared = [5, 6]
