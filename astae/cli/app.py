@@ -34,9 +34,9 @@ app.command("synthesize")(synthesize.synthesize_command)
 @handle_errors
 def quickstart(
     out: Path = typer.Option(Path("data/quickstart"), "--out", help="Where to build the dataset."),
-    n: int = typer.Option(4000, "--n", help="Programs to generate.", min=2),
+    n: int = typer.Option(10_000, "--n", help="Programs to generate.", min=2),
     workers: int = typer.Option(2, "--workers", help="Worker processes.", min=1),
-    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default 15)."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default 10)."),
     artifacts_dir: Path | None = typer.Option(
         None, "--artifacts_dir", "--artifacts-dir", help="Parent directory of the run folder."
     ),

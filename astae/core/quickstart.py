@@ -8,8 +8,11 @@ from astae.core.config import TrainConfig, merge, validate
 
 # The keys of configs/quickstart.yaml (tests/core/test_quickstart.py keeps the two equal).
 QUICKSTART_CONFIG: dict = {
+    "data": {"val_fraction": 0.1},
+    "model": {"dropout": 0.0},
     "training": {
-        "epochs": 15, "batch_size": 32, "eval_interval": 5, "log_interval": 50, "checkpoint_interval": 5,
+        "epochs": 10, "lr_schedule": "cosine", "eval_interval": 5, "log_interval": 50,
+        "checkpoint_interval": 5,
     },
     "tracking": {"wandb": False, "artifacts_dir": "training_artifacts"},
 }
