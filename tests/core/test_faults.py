@@ -180,7 +180,7 @@ def test_sigkill_mid_checkpoint_keeps_the_previous_ones_and_resume_equals_a_stra
 @pytest.mark.slow
 def test_sigint_saves_the_last_completed_epoch_exits_130_and_resume_finishes(tiny_dataset, tmp_path, spawn):
     artifacts = tmp_path / "runs"
-    training = spawn(sys.executable, "-m", "astae", "train", "--data_dir", tiny_dataset, "--epochs", 1000,
+    training = spawn(sys.executable, "-m", "astae", "train", "--data_dir", tiny_dataset, "--epochs", 50,
                      "--log_interval", 1, "--artifacts_dir", artifacts, *TINY)
 
     def in_epoch_two() -> bool:
