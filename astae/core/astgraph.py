@@ -379,28 +379,17 @@ def statements(node: ast.AST) -> list[ast.stmt]:
 
 def dead_stores(fn: ast.FunctionDef) -> list[ast.stmt]:
     """Statements whose stored value no later code reads: assignments, `+=` and appends."""
-    analysis = _Analysis()
-    _Flow(analysis).function(fn)
-    read = {d for defs in analysis.reach.values() for d in defs}
-    dead = []
-    for stmt in statements(fn):
-        if isinstance(stmt, ast.Assign):
-            target = stmt.targets[0]
-        elif isinstance(stmt, ast.AugAssign):
-            target = stmt.target
-        elif isinstance(stmt, ast.Expr):
-            target = _appended(stmt)
-        else:
-            continue
-        if target is not None and analysis.ids[target] not in read:
-            dead.append(stmt)
-    return dead
+    return _dead(fn, with_empty_blocks=False)
 
 
 def dead_statements(fn: ast.FunctionDef) -> list[ast.stmt]:
     """What can go without changing what the function returns: its dead stores, `for` loops with
     an empty body whose variable is not read after them, and `if`s with both branches empty
     (blocks are empty once their dead statements are gone)."""
+    return _dead(fn, with_empty_blocks=True)
+
+
+def _dead(fn: ast.FunctionDef, with_empty_blocks: bool) -> list[ast.stmt]:
     analysis = _Analysis()
     _Flow(analysis).function(fn)
     read = {d for defs in analysis.reach.values() for d in defs}
@@ -412,9 +401,9 @@ def dead_statements(fn: ast.FunctionDef) -> list[ast.stmt]:
             target = stmt.target
         elif isinstance(stmt, ast.Expr):
             target = _appended(stmt)
-        elif isinstance(stmt, ast.For) and not stmt.body:
+        elif with_empty_blocks and isinstance(stmt, ast.For) and not stmt.body:
             target = stmt.target
-        elif isinstance(stmt, ast.If) and not stmt.body and not stmt.orelse:
+        elif with_empty_blocks and isinstance(stmt, ast.If) and not stmt.body and not stmt.orelse:
             dead.append(stmt)
             continue
         else:
