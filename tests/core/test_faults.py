@@ -84,15 +84,21 @@ class Spawned:
         return self.stderr_path.read_text(errors="replace")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Callable[..., Spawned]]:
-    """Start a process in its own session (output to files); kill whatever is left of it after."""
+    """Start a process in its own session (output to files); kill whatever is left of it after.
+    Ctrl-C is restored to its default in the child: a suite started in the background (`pytest &`)
+    inherits SIGINT ignored, and the Ctrl-C tests would then see a run that cannot be interrupted."""
     started: list[Spawned] = []
 
     def start(*args: object, name: str = "proc") -> Spawned:
         with open(tmp_path / f"{name}.out", "w") as out, open(tmp_path / f"{name}.err", "w") as err:
             proc = subprocess.Popen([str(a) for a in args], stdout=out, stderr=err, env=ENV,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_default_sigint)
         started.append(Spawned(proc, tmp_path / f"{name}.err"))
         return started[-1]
 
