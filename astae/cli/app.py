@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import typer
@@ -10,11 +11,9 @@ from astae.cli import dataset, evaluate, inspect, sample, synthesize, train
 from astae.cli._common import console, fail, handle_errors, output_dir, progress_bar
 from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
 from astae.cli.render_model import render_sample_report
-from astae.core.config import ConfigError, GeneratorConfig
-from astae.core.dataset import MANIFEST, build_dataset
-from astae.core.quickstart import quickstart_config
-
-QUICKSTART_SAMPLES = 5
+from astae.core.dataset import BuildReport, Progress
+from astae.core.quickstart import QUICKSTART_CONFIG, QuickstartCallbacks, check_replaceable, run_quickstart
+from astae.core.reporting import TrainResult
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -30,6 +29,26 @@ app.command("sample")(sample.sample_command)
 app.command("synthesize")(synthesize.synthesize_command)
 
 
+class _QuickstartView(QuickstartCallbacks):
+    """Renders a quickstart run on the console, stage by stage."""
+
+    def build_progress(self, n: int) -> AbstractContextManager[Progress]:
+        return progress_bar("building", n)
+
+    def built(self, report: BuildReport) -> None:
+        render_build_report(console, report)
+
+    def train_progress(self) -> TrainProgress:
+        return TrainProgress(console)
+
+    def trained(self, result: TrainResult) -> None:
+        render_train_result(console, result)
+        render_reconstructions(console, result.examples)
+
+    def sampling(self, n: int) -> None:
+        console.print("\n[bold]programs drawn from the latent space[/]")
+
+
 @app.command("quickstart")
 @handle_errors
 def quickstart(
@@ -42,35 +61,18 @@ def quickstart(
     ),
 ) -> None:
     """Tiny end-to-end run: build a dataset, train an autoencoder, show how well it reconstructs."""
-    overrides = {"training": {"epochs": epochs}} if epochs is not None else {}
-    if artifacts_dir is not None:
-        overrides["tracking"] = {"artifacts_dir": str(artifacts_dir)}
-    cfg = quickstart_config(out, overrides)
-    output_dir(cfg.tracking.artifacts_dir, "--artifacts_dir")  # before the build, not after it
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise ConfigError(f"--out {out}: exists and is not an astae dataset; quickstart replaces only "
-                          "a dataset")
-    with progress_bar("building", n) as progress:
-        report = build_dataset(out, n, seed=0, cfg=GeneratorConfig(), workers=workers, force=True,
-                               progress=progress)
-    render_build_report(console, report)
-    from astae.core.training import train  # the model stack loads only now
-
-    with TrainProgress(console) as callbacks:
-        result = train(cfg, callbacks=callbacks)
-    render_train_result(console, result)
-    render_reconstructions(console, result.examples)
-    if result.interrupted:
-        raise fail(f"interrupted; resume with: astae train --resume {result.checkpoint}", code=130)
-    best = result.run_dir / "best_model.pt"
-    from astae.core.sampling import sample_prior
-
-    console.print("\n[bold]programs drawn from the latent space[/]")
-    render_sample_report(console, sample_prior(best, n=QUICKSTART_SAMPLES, workers=workers))
+    # The flags are checked here, in their own names, before anything is built.
+    output_dir(artifacts_dir or Path(QUICKSTART_CONFIG["tracking"]["artifacts_dir"]), "--artifacts_dir")
+    check_replaceable(out, "--out")
+    result = run_quickstart(out, n, workers, epochs, artifacts_dir, callbacks=_QuickstartView())
+    if result.samples is None:
+        raise fail(f"interrupted; resume with: astae train --resume {result.train.checkpoint}", code=130)
+    render_sample_report(console, result.samples)
+    best = result.best
     console.print(
         f"\nNext: [bold]astae eval {best}[/] measures reconstruction on the whole validation split; "
         f"[bold]astae sample {best} --n 20[/] draws more programs; "
-        f"[bold]astae train --data_dir {out} --resume {result.run_dir / 'final_model.pt'} --epochs 30[/] "
+        f"[bold]astae train --data_dir {out} --resume {best.parent / 'final_model.pt'} --epochs 30[/] "
         "trains on."
     )
 
