@@ -35,8 +35,9 @@ from _report import write_result
 
 from astae.core.config import GeneratorConfig
 from astae.core.dataset import build_dataset, load_dataset
-from astae.core.executor import ExecutionLimits, Executor, Job, SandboxPool
+from astae.core.executor import Executor, Job
 from astae.core.generator import generate_chunk
+from astae.core.sandbox_pool import ExecutionLimits, SandboxPool
 
 
 def end_to_end(n: int, workers: int, root: Path) -> dict:

@@ -14,7 +14,9 @@ from collections import Counter
 
 from _report import write_result
 
-from astae.core.executor import ExecutionLimits, Executor, Job, run_examples
+from astae.core.executor import Executor, Job
+from astae.core.sandbox import run_examples
+from astae.core.sandbox_pool import ExecutionLimits
 
 PROGRAMS = 2_000
 EXAMPLES = 10

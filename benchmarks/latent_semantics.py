@@ -28,9 +28,10 @@ from _report import write_result
 
 from astae.core.astgraph import build_ast_graph
 from astae.core.checkpoint import load_model
-from astae.core.executor import Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.graphs import batch_graphs
 from astae.core.language import LanguageError, canonicalize
+from astae.core.sandbox import Outcome
 from astae.core.training_data import batches, prepare_data
 
 

@@ -30,8 +30,9 @@ from pathlib import Path
 
 from _report import RESULTS, write_result
 
-from astae.core.executor import Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.generator import sample_inputs
+from astae.core.sandbox import Outcome
 from astae.core.synthesis import DEFAULT_METHOD, METHODS, SEARCH_LIMITS, Synthesizer
 from astae.core.tasks import task_from_record
 from astae.core.training_data import checkpoint_data

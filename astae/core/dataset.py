@@ -32,7 +32,6 @@ from astae.core import astgraph
 from astae.core.config import GeneratorConfig
 from astae.core.digests import DigestSet, digest
 from astae.core.errors import WriteError
-from astae.core.executor import ExecutionLimits, SandboxPool, TaskFailure
 from astae.core.files import write_error
 from astae.core.generator import (
     GENERATOR_HANG_SECONDS,
@@ -44,6 +43,7 @@ from astae.core.generator import (
 )
 from astae.core.grammar import GRAMMAR, all_signatures
 from astae.core.language import LanguageError, Program, parse_functions
+from astae.core.sandbox_pool import ExecutionLimits, SandboxPool, TaskFailure
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

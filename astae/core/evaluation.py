@@ -24,12 +24,13 @@ from astae.core.checkpoint import load_model
 from astae.core.config import ConfigError, TrainConfig
 from astae.core.dataset import Dataset, iter_programs
 from astae.core.devices import resolve_device
-from astae.core.executor import ExecutionLimits, Executor
+from astae.core.executor import Executor
 from astae.core.files import atomic_file
 from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
 from astae.core.records import select_records
+from astae.core.sandbox_pool import ExecutionLimits
 from astae.core.training_data import (
     SPLITS,
     TrainingData,

@@ -25,17 +25,11 @@ from astae.core.astgraph import (
 )
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
-from astae.core.executor import (
-    ExampleResult,
-    ExecutionLimits,
-    Outcome,
-    WorkBudget,
-    mark_progress,
-    run_examples,
-)
 from astae.core.grammar import GRAMMAR, Signature
 from astae.core.language import LanguageError, parse_program
 from astae.core.sampler import ACTION_ARITY, Sampler, sample_program, subtree_ends
+from astae.core.sandbox import ExampleResult, Outcome, WorkBudget, run_examples
+from astae.core.sandbox_pool import ExecutionLimits, mark_progress
 
 __all__ = ["ACTION_ARITY", "Candidate", "ChunkResult", "Sampler", "evaluate_candidate",
            "generate_chunk", "has_trivial_expression", "import_task", "judge", "probe_inputs",

@@ -17,8 +17,9 @@ import tokenize
 from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
 
-from astae.core.executor import Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.language import LanguageError, canonicalize, check_source
+from astae.core.sandbox import Outcome
 
 # The per-program rates of a split, in report order.
 RATE_KEYS = ("similarity", "exact_match", "compilation_rate", "one_example_rate", "all_examples_rate")

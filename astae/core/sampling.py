@@ -26,7 +26,7 @@ from astae.core.config import ConfigError, GeneratorConfig, TrainConfig
 from astae.core.dataset import DatasetError
 from astae.core.errors import CheckpointError
 from astae.core.evaluation import DECODE_LIMITS
-from astae.core.executor import Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.generator import sample_inputs
 from astae.core.grammar import Signature
 from astae.core.language import LanguageError, parse_program
@@ -34,6 +34,7 @@ from astae.core.latent import PRIORS, LatentPrior, encode_ids, fit_prior
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
 from astae.core.records import select_records
+from astae.core.sandbox import Outcome
 from astae.core.training_data import TrainingData, checkpoint_data
 
 RUN_INPUTS = 3  # random inputs each generated program is run on

@@ -51,9 +51,9 @@ from astae.core.dataset import (
     read_manifest_file,
     staged_directory,
 )
-from astae.core.executor import SandboxPool
 from astae.core.generator import Candidate, ChunkResult
 from astae.core.grammar import GRAMMAR
+from astae.core.sandbox_pool import SandboxPool
 
 KIND = "shard"
 CHUNKS = "chunks.jsonl"

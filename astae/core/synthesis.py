@@ -44,13 +44,15 @@ from astae.core.checkpoint import load_model
 from astae.core.config import ConfigError, GeneratorConfig
 from astae.core.derivation import DerivationState
 from astae.core.errors import CheckpointError
-from astae.core.executor import ExampleResult, ExecutionLimits, Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.generator import sample_program
 from astae.core.grammar import GRAMMAR, Signature
 from astae.core.latent import LatentPrior
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import decode
 from astae.core.mutation import mutate
+from astae.core.sandbox import ExampleResult, Outcome
+from astae.core.sandbox_pool import ExecutionLimits
 from astae.core.shrinking import shrink
 from astae.core.tasks import SynthesisTask
 

@@ -16,9 +16,10 @@ from astae.core.dataset import (
     load_dataset,
 )
 from astae.core.digests import DigestSet
-from astae.core.executor import Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.grammar import GRAMMAR
 from astae.core.language import parse_program
+from astae.core.sandbox import Outcome
 from tests.conftest import TINY
 
 

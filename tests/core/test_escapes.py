@@ -22,9 +22,11 @@ import pytest
 
 from astae.core.config import GeneratorConfig
 from astae.core.dataset import FORMAT_VERSION, DatasetError, import_dataset, load_dataset
-from astae.core.executor import ExecutionLimits, Executor, Job, Outcome, SandboxPool, run_examples
+from astae.core.executor import Executor, Job
 from astae.core.grammar import GRAMMAR
 from astae.core.language import LanguageError, check_source
+from astae.core.sandbox import Outcome, run_examples
+from astae.core.sandbox_pool import ExecutionLimits, SandboxPool
 
 LIMITS = ExecutionLimits(time_limit=0.3, memory_limit_mb=256)
 CANARY_BYTES = b"canary: must not change\n"
@@ -407,7 +409,7 @@ def _open_many_files(n: int) -> str:
 def _worker_limits(_: object) -> dict:
     import time
 
-    from astae.core.executor import _WORKER
+    from astae.core.sandbox_pool import _WORKER
 
     return {
         "fsize": resource.getrlimit(resource.RLIMIT_FSIZE),

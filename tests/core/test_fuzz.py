@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from astae.core.config import GeneratorConfig
-from astae.core.executor import _prepare
 from astae.core.generator import sample_program
 from astae.core.language import LanguageError, canonicalize, check_source, parse_functions
+from astae.core.sandbox import _prepare
 
 FUZZ = settings(max_examples=600, deadline=None, derandomize=True, database=None)
 

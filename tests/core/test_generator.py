@@ -4,7 +4,6 @@ import re
 from collections import Counter
 
 from astae.core.config import GeneratorConfig
-from astae.core.executor import ExampleResult, ExecutionLimits, Outcome
 from astae.core.generator import (
     Candidate,
     _equal_operands,
@@ -19,6 +18,8 @@ from astae.core.generator import (
 )
 from astae.core.grammar import Signature, all_signatures
 from astae.core.language import canonicalize, parse_program
+from astae.core.sandbox import ExampleResult, Outcome
+from astae.core.sandbox_pool import ExecutionLimits
 
 
 def test_same_seed_same_program():

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from astae.core.executor import ExecutionLimits, Executor
+from astae.core.executor import Executor
 from astae.core.metrics import (
     ProgramScore,
     levenshtein,
@@ -11,6 +11,7 @@ from astae.core.metrics import (
     source_tokens,
     summarize_scores,
 )
+from astae.core.sandbox_pool import ExecutionLimits
 
 LIMITS = ExecutionLimits(time_limit=0.5, memory_limit_mb=256)
 

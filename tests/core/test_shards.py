@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from astae.core.dataset import MANIFEST, PROGRAMS, DatasetError, build_dataset, generate_chunks, load_dataset
-from astae.core.executor import TaskFailure
 from astae.core.generator import ChunkResult
+from astae.core.sandbox_pool import TaskFailure
 from astae.core.shards import CHUNKS, build_shard, default_margin, merge_shards, parse_shard
 from tests.conftest import TINY
 

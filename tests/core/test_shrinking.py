@@ -2,8 +2,9 @@ import ast
 
 import pytest
 
-from astae.core.executor import Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.language import parse_program
+from astae.core.sandbox import Outcome
 from astae.core.shrinking import shrink, smaller_variants
 
 APPEND_EIGHT = [([[1, 2]], [1, 2, 8]), ([[]], [8]), ([[5, 5, 5]], [5, 5, 5, 8])]

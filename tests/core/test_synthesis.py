@@ -5,9 +5,10 @@ import torch
 
 from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.config import ConfigError
-from astae.core.executor import ExampleResult, Executor, Job, Outcome
+from astae.core.executor import Executor, Job
 from astae.core.grammar import Signature
 from astae.core.language import parse_program
+from astae.core.sandbox import ExampleResult, Outcome
 from astae.core.synthesis import (
     METHODS,
     SEARCH_LIMITS,
