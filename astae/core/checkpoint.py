@@ -159,14 +159,31 @@ def load_checkpoint(path: Path) -> dict:
     return payload
 
 
-def load_model(path: Path, device: str = "cpu") -> tuple[ASTAutoencoder, TrainConfig, dict]:
-    """The model of a checkpoint, in eval mode, with its config and the whole payload."""
-    payload = load_checkpoint(path)
+class WeightsMisfit(CheckpointError):
+    """A checkpoint's weights do not load into the model its config describes; the message is
+    the first fact torch or the config check gave."""
+
+
+def build_model(payload: dict) -> tuple[ASTAutoencoder, TrainConfig]:
+    """The model a checkpoint's config describes, its weights loaded (on the CPU, in eval mode),
+    and that config; WeightsMisfit if they do not fit."""
     try:
         cfg = TrainConfig.model_validate(payload["config"])
         model = ASTAutoencoder(cfg.model, int(payload["num_features"]))
         model.load_state_dict(payload["model"])
-    except (ValueError, KeyError, RuntimeError) as e:
-        problem = _first_line(e)
-        raise CheckpointError(f"{path}: its weights do not fit this astae's model ({problem})") from None
-    return model.to(device).eval(), cfg, payload
+    except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        # torch's first line is a heading ("Error(s) in loading state_dict for ...:"); say the first fact.
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        fact = next((line for line in lines if not line.endswith(":")), lines[0])
+        raise WeightsMisfit(fact[:200]) from None
+    return model.eval(), cfg
+
+
+def load_model(path: Path, device: str = "cpu") -> tuple[ASTAutoencoder, TrainConfig, dict]:
+    """The model of a checkpoint, in eval mode, with its config and the whole payload."""
+    payload = load_checkpoint(path)
+    try:
+        model, cfg = build_model(payload)
+    except WeightsMisfit as e:
+        raise CheckpointError(f"{path}: its weights do not fit this astae's model ({e})") from None
+    return model.to(device), cfg, payload

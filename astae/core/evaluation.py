@@ -11,33 +11,31 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from astae.core.checkpoint import load_model
-from astae.core.config import ConfigError, TrainConfig
-from astae.core.dataset import Dataset, iter_programs
+from astae.core.config import ConfigError
+from astae.core.dataset import Dataset
 from astae.core.devices import resolve_device
 from astae.core.executor import Executor
 from astae.core.files import atomic_file
 from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
-from astae.core.records import select_records
+from astae.core.records import ProgramRecords, select_records
 from astae.core.sandbox_pool import ExecutionLimits
+from astae.core.trained import TrainedModel
 from astae.core.training_data import (
     SPLITS,
+    SplitBuilder,
+    SplitRule,
     TrainingData,
-    assign_split,
     batches,
-    checkpoint_dataset,
-    is_validation,
     make_batch,
     program_features,
     program_targets,
@@ -174,44 +172,16 @@ def _breakdown(groups: dict[str, ScoreTally], order: list[str]) -> list[dict]:
     return rows
 
 
-def _split_plan(dataset: Dataset, cfg: TrainConfig, split: str) -> tuple[np.ndarray, int]:
-    """One pass over programs.jsonl: the split's ids in id order (the rule training used), as an
-    array, and the number of programs over the decode budget, keeping nothing else in memory."""
-    seed, fraction, budget = cfg.training.seed, cfg.data.val_fraction, cfg.model.max_decode_steps
-    limit = cfg.data.max_programs
-    ids, marks = array("q"), array("b")
-    skipped = 0
-    for record in iter_programs(dataset):
-        if limit is not None and record["id"] >= limit:
-            break
-        if len(record["actions"]) > budget:
-            skipped += 1
-            continue
-        ids.append(record["id"])
-        marks.append(is_validation(record["source"], seed, fraction))
-    train, val = assign_split(ids, marks)
+def _split_records(dataset: Dataset, rule: SplitRule, split: str) -> tuple[ProgramRecords, np.ndarray, int]:
+    """One pass over programs.jsonl: its records (read on demand), the split's ids in id order
+    (`all` when the chosen side is empty), and the number of programs the rule skips."""
+    builder = SplitBuilder(rule)
+    records = ProgramRecords(dataset, rule.max_programs, builder.add)
+    train, val = builder.sides()
     chosen = {"train": train, "val": val}.get(split)
     if chosen is None or not len(chosen):
         chosen = np.sort(np.concatenate([train, val]))
-    return chosen, skipped
-
-
-def _chunks(dataset: Dataset, ids: np.ndarray, size: int) -> Iterator[list[dict]]:
-    """The records of `ids` (ascending) in chunks of `size`, read in one pass over programs.jsonl."""
-    if not len(ids):
-        return
-    chunk: list[dict] = []
-    k = 0  # the next id wanted (a walk along `ids`, not a set of them)
-    for record in iter_programs(dataset):
-        if record["id"] != ids[k]:
-            continue
-        chunk.append(record)
-        k += 1
-        if len(chunk) == size or k == len(ids):
-            yield chunk
-            chunk = []
-        if k == len(ids):
-            return
+    return records, chosen, builder.skipped
 
 
 def evaluate_checkpoint(
@@ -228,13 +198,13 @@ def evaluate_checkpoint(
         raise ConfigError(f"--split: {split!r} is not one of {', '.join(SPLITS)}")
     if beam < 1:
         raise ConfigError(f"--beam: the beam width must be at least 1, not {beam}")
-    model, cfg, payload = load_model(checkpoint)
-    dataset = checkpoint_dataset(payload, data_dir)
-    ids, skipped = _split_plan(dataset, cfg, split)
+    target = resolve_device(device, "--device")
+    trained = TrainedModel(checkpoint, target)
+    model, cfg = trained.model, trained.cfg
+    dataset = trained.dataset(data_dir)
+    programs, ids, skipped = _split_records(dataset, trained.split_rule, split)
     if limit is not None:
         ids = ids[:limit]
-    target = resolve_device(device, "--device")
-    model.to(target)
     options = DecodeOptions(beam=beam)
     graphs = dataset.graphs()
     budget = cfg.model.max_decode_steps
@@ -248,7 +218,8 @@ def evaluate_checkpoint(
     with contextlib.ExitStack() as stack:
         executor = stack.enter_context(Executor(workers=workers, limits=DECODE_LIMITS))
         rows_out = stack.enter_context(atomic_file(dump)) if dump is not None else None
-        for records in _chunks(dataset, ids, chunk_size):
+        for wanted in batches(ids, chunk_size):
+            records = list(programs.select(wanted))
             targets = {}
             for r in records:  # over-budget programs are not in the plan: None only if corrupt
                 found = program_targets(dataset, r, budget)

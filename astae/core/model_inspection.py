@@ -20,17 +20,23 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from astae.core.checkpoint import compatibility_problems, load_model, read_checkpoint
-from astae.core.config import ConfigError, TrainConfig
+from astae.core.checkpoint import (
+    WeightsMisfit,
+    build_model,
+    compatibility_problems,
+    read_checkpoint,
+)
+from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
 from astae.core.devices import resolve_device
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
-from astae.core.latent import encode_ids, pca_2d
-from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.latent import pca_2d
 from astae.core.plots import save_figure
+from astae.core.records import select_records
 from astae.core.tracking import METRICS_FILE, read_metrics
-from astae.core.training_data import SPLITS, checkpoint_data, split_of
+from astae.core.trained import TrainedModel
+from astae.core.training_data import SPLITS, split_of
 
 SIGNATURE_COLOURS = 9  # the most frequent signatures get a colour each; the rest are "other"
 OTHER = "other"
@@ -135,13 +141,9 @@ def _weights_problems(payload: dict) -> list[str]:
     """Why the weights of a checkpoint of this grammar do not load into the model its config
     describes (empty if they do)."""
     try:
-        cfg = TrainConfig.model_validate(payload["config"])
-        ASTAutoencoder(cfg.model, int(payload["num_features"])).load_state_dict(payload["model"])
-    except (ValueError, KeyError, TypeError, RuntimeError) as e:
-        # torch's first line is a heading ("Error(s) in loading state_dict for ...:"); say the first fact.
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
-        first = next((line for line in lines if not line.endswith(":")), lines[0])
-        return [f"its weights do not fit the model its config describes ({first[:200]})"]
+        build_model(payload)
+    except WeightsMisfit as e:
+        return [f"its weights do not fit the model its config describes ({e})"]
     return []
 
 
@@ -243,18 +245,19 @@ def latent_map(
         raise ConfigError(f"--split: {split!r} is not one of {', '.join(SPLITS)}")
     out = _output_path(Path(checkpoint), out)
     torch_device = resolve_device(device, "--device")
-    model, cfg, payload = load_model(checkpoint, str(torch_device))
-    data = checkpoint_data(cfg, payload, data_dir)
+    trained = TrainedModel(checkpoint, torch_device)
+    cfg = trained.cfg
+    data = trained.data(data_dir)
     ids = split_of(data, split)[:limit]
     if not ids:
         raise DatasetError(f"{data.dataset.path}: the {split} split of this checkpoint's dataset is empty")
-    codes = encode_ids(model, data, ids, torch_device)
+    codes = trained.codes(data, ids)
     points, shares = pca_2d(codes)
-    programs = {p["id"]: p for p in data.dataset.programs}
-    signatures = [programs[i]["signature"] for i in ids]
+    records = list(select_records(data.dataset.programs, ids))  # the split's, not every program's
+    signatures = [r["signature"] for r in records]
     groups = _signature_groups(signatures)
     merged = len({s for s, g in zip(signatures, groups) if g == OTHER})
-    actions = [int(programs[i]["sizes"]["actions"]) for i in ids]
+    actions = [int(r["sizes"]["actions"]) for r in records]
     legend = Counter(groups).most_common()
     title = (f"{Path(checkpoint).name}: {split} split, {len(ids):,} programs, "
              f"latent dim {cfg.model.latent_dim}")

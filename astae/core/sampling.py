@@ -21,8 +21,7 @@ from pathlib import Path
 
 import torch
 
-from astae.core.checkpoint import load_model
-from astae.core.config import ConfigError, GeneratorConfig, TrainConfig
+from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
 from astae.core.errors import CheckpointError
 from astae.core.evaluation import DECODE_LIMITS
@@ -30,12 +29,12 @@ from astae.core.executor import Executor, Job
 from astae.core.generator import sample_inputs
 from astae.core.grammar import Signature
 from astae.core.language import LanguageError, parse_program
-from astae.core.latent import PRIORS, LatentPrior, encode_ids, fit_prior
-from astae.core.model.autoencoder import ASTAutoencoder
+from astae.core.latent import LatentPrior
 from astae.core.model.decoding import Decoded, DecodeOptions
 from astae.core.records import select_records
 from astae.core.sandbox import Outcome
-from astae.core.training_data import TrainingData, checkpoint_data
+from astae.core.trained import TrainedModel
+from astae.core.training_data import TrainingData
 
 RUN_INPUTS = 3  # random inputs each generated program is run on
 DECODE_BATCH = 256
@@ -84,69 +83,40 @@ class SampleReport:
 
 
 class SamplingContext:
-    """A loaded checkpoint and, when reachable, the data it trained on."""
+    """A trained model and, when reachable, the data it trained on."""
 
-    def __init__(self, checkpoint: Path, data_dir: Path | None, need_data: bool) -> None:
-        self.checkpoint = checkpoint
-        model, cfg, payload = load_model(checkpoint)
-        self.model: ASTAutoencoder = model
-        self.cfg: TrainConfig = cfg
-        self.payload = payload
-        self.notes: list[str] = []
-        self.data: TrainingData | None = None
+    def __init__(self, trained: TrainedModel, data: TrainingData | None) -> None:
+        self.trained = trained
+        self.data = data
+
+    @classmethod
+    def open(cls, checkpoint: Path, data_dir: Path | None, need_data: bool) -> SamplingContext:
+        """Open a checkpoint; its dataset too, or (unless `need_data` or `data_dir`) a note why not."""
+        trained = TrainedModel(checkpoint)
         try:
-            self.data = checkpoint_data(cfg, payload, data_dir)
+            return cls(trained, trained.data(data_dir))
         except DatasetError as e:
             if need_data or data_dir is not None:
                 raise
-            self.notes.append(f"novelty not measured: {e}")
-        self.device = torch.device("cpu")
+            trained.notes.append(f"novelty not measured: {e}")
+            return cls(trained, None)
 
     def codes(self, ids: list[int]) -> torch.Tensor:
         """Mean latent codes of dataset programs."""
         assert self.data is not None
-        total = len(self.data.dataset)
-        for i in ids:
-            if not 0 <= i < total:
-                raise DatasetError(f"{self.data.dataset.path}: no program {i} (ids are 0..{total - 1})")
-        return encode_ids(self.model, self.data, ids, self.device)
+        return self.trained.codes(self.data, ids)
 
     def prior(self, name: str) -> LatentPrior:
         """The named prior of this checkpoint's latent space."""
-        if name not in PRIORS:
-            raise ConfigError(f"--prior: {name!r} is not one of {', '.join(PRIORS)}")
-        if name == "standard":
-            return LatentPrior.standard(self.cfg.model.latent_dim)
-        stored = self.payload.get("latent_prior")
-        if stored is not None:
-            return LatentPrior.from_payload(stored)
-        if self.data is None:
-            raise CheckpointError(
-                f"{self.checkpoint}: no aggregate prior stored and its dataset is not available to fit "
-                "one; pass --data_dir DIR or --prior standard"
-            )
-        self.notes.append(
-            f"aggregate prior fitted now to {len(self.data.train_ids):,} training programs "
-            "(the checkpoint holds none)"
-        )
-        return fit_prior(self.model, self.data, self.data.train_ids, self.device)
+        return self.trained.prior(name, self.data)
 
     def decode(self, z: torch.Tensor, options: DecodeOptions) -> list[Decoded]:
         """Decode the rows of z in batches."""
         out: list[Decoded] = []
         for start in range(0, z.shape[0], DECODE_BATCH):
-            out.extend(options.run(self.model.decoder, z[start : start + DECODE_BATCH],
-                                   self.cfg.model.max_decode_steps))
+            out.extend(options.run(self.trained.model.decoder, z[start : start + DECODE_BATCH],
+                                   self.trained.cfg.model.max_decode_steps))
         return out
-
-    def generator_config(self) -> GeneratorConfig:
-        """The value ranges random inputs are drawn from: the dataset's, or the defaults."""
-        if self.data is None:
-            return GeneratorConfig()
-        try:
-            return GeneratorConfig.model_validate(self.data.dataset.manifest.get("generator", {}))
-        except ValueError:  # an imported dataset or an older config: the default ranges will do
-            return GeneratorConfig()
 
     def in_training(self, sources: set[str]) -> set[str] | None:
         """Which of `sources` are programs of the training split (one pass over its records, holding
@@ -171,7 +141,7 @@ def _judge(
 ) -> list[Sample]:
     """Check, run and compare each decoded program."""
     training = ctx.in_training({d.source for d in decoded})
-    gen_cfg = ctx.generator_config()
+    gen_cfg = ctx.trained.generator_config(ctx.data.dataset.path if ctx.data is not None else None)
     rng = random.Random(seed)
     samples: list[Sample] = []
     jobs: list[Job] = []
@@ -223,8 +193,8 @@ def sample_statistics(samples: list[Sample]) -> dict[str, float | None]:
 def _report(ctx: SamplingContext, mode: str, prior: str | None, decoding: dict, decoded: list[Decoded],
             notes: list[str], seed: int, workers: int) -> SampleReport:
     samples = _judge(ctx, decoded, notes, seed, workers)
-    return SampleReport(str(ctx.checkpoint), mode, prior, decoding, samples, sample_statistics(samples),
-                        ctx.notes)
+    return SampleReport(str(ctx.trained.checkpoint), mode, prior, decoding, samples,
+                        sample_statistics(samples), ctx.trained.notes)
 
 
 def sample_prior(
@@ -235,7 +205,7 @@ def sample_prior(
     if n < 1:
         raise ConfigError(f"--n: must be at least 1, not {n}")
     options, decoding = _decode_options(temperature, seed)
-    ctx = SamplingContext(checkpoint, data_dir, need_data=False)
+    ctx = SamplingContext.open(checkpoint, data_dir, need_data=False)
     chosen = ctx.prior(prior)
     z = chosen.sample(n, torch.Generator().manual_seed(seed))
     decoded = ctx.decode(z, options)
@@ -250,7 +220,7 @@ def interpolate(
     if steps < 2:
         raise ConfigError(f"--steps: at least 2 points are needed, not {steps}")
     options, decoding = _decode_options(temperature, seed)
-    ctx = SamplingContext(checkpoint, data_dir, need_data=True)
+    ctx = SamplingContext.open(checkpoint, data_dir, need_data=True)
     ends = ctx.codes([a, b])
     t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)
     z = (1 - t) * ends[0] + t * ends[1]
@@ -270,7 +240,7 @@ def neighbours(
     if n < 1:
         raise ConfigError(f"--n: must be at least 1, not {n}")
     options, decoding = _decode_options(temperature, seed)
-    ctx = SamplingContext(checkpoint, data_dir, need_data=True)
+    ctx = SamplingContext.open(checkpoint, data_dir, need_data=True)
     centre = ctx.codes([program_id])[0]
     sigma = ctx.prior("aggregate").std
     eps = torch.randn(n, centre.shape[0], generator=torch.Generator().manual_seed(seed))

@@ -29,7 +29,6 @@ the first candidate that gets every example right, and the count says where in i
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -40,8 +39,8 @@ from pathlib import Path
 
 import torch
 
-from astae.core.checkpoint import load_model
 from astae.core.config import ConfigError, GeneratorConfig
+from astae.core.dataset import DatasetError
 from astae.core.derivation import DerivationState
 from astae.core.errors import CheckpointError
 from astae.core.executor import Executor, Job
@@ -55,6 +54,7 @@ from astae.core.sandbox import ExampleResult, Outcome
 from astae.core.sandbox_pool import ExecutionLimits
 from astae.core.shrinking import shrink
 from astae.core.tasks import SynthesisTask
+from astae.core.trained import TrainedModel
 
 METHODS = ("hybrid", "cem", "random", "enum", "generator", "hillclimb")
 # hybrid solved the most held-out tasks at 100 and 1,000 candidates (docs/synthesis.md)
@@ -413,26 +413,22 @@ class Synthesizer:
     `benchmarks/synthesis.py`)."""
 
     def __init__(self, checkpoint: Path, workers: int = 2) -> None:
-        self.checkpoint = checkpoint
-        self.model, self.cfg, payload = load_model(checkpoint)
-        self.notes: list[str] = []
-        stored = payload.get("latent_prior")
-        self.prior = LatentPrior.from_payload(stored) if stored is not None else self._fitted_prior()
-        self.generator_cfg = _generator_config(payload)
+        self.trained = TrainedModel(checkpoint)
+        self.checkpoint, self.model, self.cfg = self.trained.checkpoint, self.trained.model, self.trained.cfg
+        self.notes = self.trained.notes
+        self.prior = self._aggregate_prior()
+        self.generator_cfg = self.trained.generator_config()
         self.max_actions = min(self.cfg.model.max_decode_steps, self.generator_cfg.max_actions)
         self.executor = Executor(workers=workers, limits=SEARCH_LIMITS)
 
-    def _fitted_prior(self) -> LatentPrior:
-        """The aggregate prior fitted now (a checkpoint saved before priors were stored), or N(0, I)
-        when its dataset is gone."""
-        from astae.core.sampling import SamplingContext
-
+    def _aggregate_prior(self) -> LatentPrior:
+        """The checkpoint's aggregate prior; fitted now if it holds none (a checkpoint saved before
+        priors were stored), or N(0, I) when its dataset is gone."""
+        if self.trained.payload.get("latent_prior") is not None:
+            return self.trained.prior("aggregate")
         try:
-            context = SamplingContext(self.checkpoint, None, need_data=False)
-            prior = context.prior("aggregate")
-            self.notes.extend(context.notes)
-            return prior
-        except CheckpointError:
+            return self.trained.prior("aggregate", self.trained.data())
+        except (CheckpointError, DatasetError):
             self.notes.append("the checkpoint holds no aggregate prior and its dataset is gone: latent "
                               "search starts from N(0, I)")
             return LatentPrior.standard(self.cfg.model.latent_dim)
@@ -489,17 +485,6 @@ class Synthesizer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _generator_config(payload: dict) -> GeneratorConfig:
-    """The generator config of the checkpoint's dataset (grammar sampling for `enum` and
-    `hillclimb` then draws programs like the training data's), or the defaults."""
-    path = payload.get("dataset", {}).get("path")
-    try:
-        manifest = json.loads((Path(path) / "manifest.json").read_text()) if path else {}
-        return GeneratorConfig.model_validate(manifest.get("generator", {}))
-    except (OSError, ValueError, TypeError):  # moved, imported or older: the defaults will do
-        return GeneratorConfig()
 
 
 def synthesize(checkpoint: Path, task: SynthesisTask, method: str = DEFAULT_METHOD, budget: int = 1000,

@@ -55,7 +55,7 @@ from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import METRICS_FILE, Tracker, choose_wandb_mode, read_metrics, rewind_metrics
-from astae.core.training_data import TrainingData, batches, epoch_batches, make_batch, prepare_data
+from astae.core.training_data import TrainingData, batches, config_data, epoch_batches, make_batch
 
 EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
 
@@ -104,10 +104,7 @@ class _Run:
         t = cfg.training
         if cfg.data.data_dir is None:
             raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
-        d = cfg.data
-        self.data: TrainingData = prepare_data(
-            d.data_dir, cfg.model.max_decode_steps, t.seed, d.val_fraction, d.max_programs, d.cache_programs
-        )
+        self.data: TrainingData = config_data(cfg, cfg.data.data_dir)
         torch.manual_seed(t.seed)
         self.model = ASTAutoencoder(cfg.model, self.data.num_features).to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=t.lr, weight_decay=t.weight_decay)

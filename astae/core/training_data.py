@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,13 +34,62 @@ def is_validation(source: str, seed: int, val_fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < val_fraction
 
 
+@dataclass(frozen=True)
+class SplitRule:
+    """Which programs of a dataset a model uses and on which side each falls: the one rule that
+    training, `astae eval` and every reader of a trained model apply."""
+
+    seed: int
+    val_fraction: float
+    max_decode_steps: int  # longer programs are skipped
+    max_programs: int | None = None  # only the first N programs
+
+    @classmethod
+    def of(cls, cfg: TrainConfig) -> SplitRule:
+        """The rule of a training config."""
+        d = cfg.data
+        return cls(cfg.training.seed, d.val_fraction, cfg.model.max_decode_steps, d.max_programs)
+
+
+class SplitBuilder:
+    """The split of a dataset's programs, built as their records are read in one pass: compact
+    arrays (13 bytes a program), never lists of Python objects."""
+
+    def __init__(self, rule: SplitRule) -> None:
+        self.rule = rule
+        self.lengths = array("i")  # actions of every program read, in id order
+        self.ids, self.marks = array("q"), array("b")
+
+    @property
+    def skipped(self) -> int:
+        """Programs read that the rule leaves out (over the decode budget)."""
+        return len(self.lengths) - len(self.ids)
+
+    def add(self, record: dict) -> bool:
+        """Note the next record; whether the rule uses it."""
+        self.lengths.append(len(record["actions"]))
+        if len(record["actions"]) > self.rule.max_decode_steps:
+            return False
+        self.place(record)
+        return True
+
+    def place(self, record: dict) -> None:
+        """Put a program (id and source) on its side, whatever its length."""
+        self.ids.append(record["id"])
+        self.marks.append(is_validation(record["source"], self.rule.seed, self.rule.val_fraction))
+
+    def sides(self) -> tuple[np.ndarray, np.ndarray]:
+        """(train ids, validation ids), ascending; neither side is left empty."""
+        return assign_split(self.ids, self.marks)
+
+
 def split_ids(programs: Iterable[dict], seed: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(train ids, validation ids) of a dataset's programs; neither side is left empty."""
-    ids, marks = array("q"), array("b")
+    """(train ids, validation ids) of a dataset's programs, whatever their length; neither side is
+    left empty."""
+    builder = SplitBuilder(SplitRule(seed, val_fraction, max_decode_steps=sys.maxsize))
     for p in programs:
-        ids.append(p["id"])
-        marks.append(is_validation(p["source"], seed, val_fraction))
-    return assign_split(ids, marks)
+        builder.place(p)
+    return builder.sides()
 
 
 def assign_split(ids: Sequence[int], on_validation: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,34 +212,31 @@ def prepare_data(
     decode budget are skipped."""
     dataset = open_dataset(data_dir)
     cache = ProgramCache(dataset, max_decode_steps, cache_programs)
-    # per program: compact arrays (a few bytes each), never lists of Python objects
-    lengths, ids, marks = array("i"), array("q"), array("b")
+    split = SplitBuilder(SplitRule(seed, val_fraction, max_decode_steps, max_programs))
     widths: set[int] = set()
 
     def note(record: dict) -> None:
-        lengths.append(len(record["actions"]))
-        entry = cache.compute(record)
-        if entry is None:
+        if not split.add(record):
             return
+        entry = cache.compute(record)
+        assert entry is not None  # within the budget a derivation fits, or program_targets raised
         widths.add(entry[2])
         cache.keep(record["id"], entry)
-        ids.append(record["id"])
-        marks.append(is_validation(record["source"], seed, val_fraction))
 
     dataset.programs = ProgramRecords(dataset, max_programs, note)
-    skipped = len(lengths) - len(ids)
+    skipped = split.skipped
     if skipped:
         log.warning("%d programs do not fit max_decode_steps=%d and are skipped", skipped, max_decode_steps)
-    if len(ids) < 2:
+    if len(split.ids) < 2:
         raise DatasetError(
             f"{data_dir}: fewer than 2 programs fit max_decode_steps={max_decode_steps}; raise it"
         )
     if len(widths) != 1:
         raise DatasetError(f"{data_dir}: behaviour features of different widths {sorted(widths)}")
-    train_ids, val_ids = assign_split(ids, marks)
+    train_ids, val_ids = split.sides()
     return TrainingData(
         dataset, dataset.graphs(), cache.targets, cache.features, train_ids, val_ids, skipped,
-        np.asarray(lengths, dtype=np.int32), widths.pop(),
+        np.asarray(split.lengths, dtype=np.int32), widths.pop(),
     )
 
 
@@ -274,13 +321,18 @@ def checkpoint_dataset(payload: dict, data_dir: Path | None = None) -> Dataset:
     return open_dataset(checkpoint_data_dir(payload, data_dir))
 
 
+def config_data(cfg: TrainConfig, data_dir: Path) -> TrainingData:
+    """The dataset at `data_dir` made ready for the model of `cfg`: split by its `SplitRule`, with
+    as many programs' targets kept in memory as `cfg.data.cache_programs` says."""
+    rule = SplitRule.of(cfg)
+    return prepare_data(data_dir, rule.max_decode_steps, rule.seed, rule.val_fraction, rule.max_programs,
+                        cfg.data.cache_programs)
+
+
 def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = None) -> TrainingData:
     """The data a checkpoint trained on, with its split recomputed from its config; `data_dir`
     (default: the dataset recorded in the checkpoint) may name another dataset of the same grammar."""
-    return prepare_data(
-        checkpoint_data_dir(payload, data_dir), cfg.model.max_decode_steps, cfg.training.seed,
-        cfg.data.val_fraction, cfg.data.max_programs, cfg.data.cache_programs,
-    )
+    return config_data(cfg, checkpoint_data_dir(payload, data_dir))
 
 
 def split_of(data: TrainingData, split: str) -> list[int]:

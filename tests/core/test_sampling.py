@@ -29,7 +29,7 @@ def test_prior_samples_are_valid_and_the_statistics_count_them(tiny_run):
 
 
 def test_novelty_is_measured_against_the_training_split_only(tiny_run):
-    ctx = SamplingContext(tiny_run / "best_model.pt", None, need_data=False)
+    ctx = SamplingContext.open(tiny_run / "best_model.pt", None, need_data=False)
     programs = ctx.data.dataset.programs
     train, val = programs[int(ctx.data.train_ids[3])]["source"], programs[int(ctx.data.val_ids[0])]["source"]
     unseen = "def program(a0: int) -> int:\n    return a0 * 7 + 9 * a0"
