@@ -9,7 +9,6 @@ metrics, counts, decoding throughput and a breakdown by program size and signatu
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from astae.core.config import ConfigError
 from astae.core.dataset import Dataset
 from astae.core.devices import resolve_device
 from astae.core.executor import Executor
-from astae.core.files import atomic_file
+from astae.core.files import jsonl_writer
 from astae.core.metrics import RATE_KEYS, ProgramScore, ScoreTally, score_programs
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder
 from astae.core.model.decoding import Decoded, DecodeOptions
@@ -208,8 +207,7 @@ def evaluate_checkpoint(
     options = DecodeOptions(beam=beam)
     graphs = dataset.graphs()
     budget = cfg.model.max_decode_steps
-    losses = dict.fromkeys(("loss", "reconstruction_loss", "kl", "semantic_loss", "similarity",
-                            "exact_match"), 0.0)
+    losses = dict.fromkeys(LOSS_KEYS, 0.0)
     tally, by_size, by_signature = ScoreTally(), defaultdict(ScoreTally), defaultdict(ScoreTally)
     counts = dict.fromkeys(("programs", "skipped", "examples", "compiled", "exact", "one_example",
                             "all_examples"), 0)
@@ -217,7 +215,7 @@ def evaluate_checkpoint(
     decode_seconds = run_seconds = 0.0
     with contextlib.ExitStack() as stack:
         executor = stack.enter_context(Executor(workers=workers, limits=DECODE_LIMITS))
-        rows_out = stack.enter_context(atomic_file(dump)) if dump is not None else None
+        write_row = stack.enter_context(jsonl_writer(dump)) if dump is not None else None
         for wanted in batches(ids, chunk_size):
             records = list(programs.select(wanted))
             targets = {}
@@ -247,11 +245,11 @@ def evaluate_checkpoint(
                 by_size[size_bucket(len(record["actions"]))].add([score])
                 by_signature[record["signature"]].add([score])
                 counts["examples"] += len(record["examples"])
-                if rows_out is not None:
+                if write_row is not None:
                     row = {"id": record["id"], "signature": record["signature"],
                            "actions": len(record["actions"]), **score.to_json(),
                            "log_prob": d.log_prob, "score": d.score}
-                    rows_out.write(json.dumps(row) + "\n")
+                    write_row(row)
             counts["programs"] += len(records)
             if progress is not None:
                 progress(counts["programs"], len(ids))

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -101,9 +101,39 @@ def write_json(path: Path, data: object) -> Path:
     return Path(path)
 
 
+@contextmanager
+def jsonl_writer(path: Path) -> Iterator[Callable[[object], None]]:
+    """A function that writes one JSON value per line to `path`, which appears atomically when
+    the block ends (rows stream to the disk: nothing is held)."""
+    with atomic_file(path) as f:
+        yield lambda row: f.write(json.dumps(row) + "\n")
+
+
 def write_jsonl(path: Path, rows: Iterable[object]) -> Path:
     """Write one JSON value per line, atomically."""
-    with atomic_file(path) as f:
+    with jsonl_writer(path) as write:
         for row in rows:
-            f.write(json.dumps(row) + "\n")
+            write(row)
     return Path(path)
+
+
+class JsonListWriter:
+    """A JSON object whose last key holds a list, written item by item into an open file: the
+    text `write_json` gives for the whole, without holding it."""
+
+    def __init__(self, f: IO[str], head: dict, key: str) -> None:
+        self.f, self.items = f, 0
+        f.write("{")
+        for name, value in head.items():
+            f.write(f"\n  {json.dumps(name)}: " + json.dumps(value, indent=2).replace("\n", "\n  ") + ",")
+        f.write(f"\n  {json.dumps(key)}: [")
+
+    def write(self, item: object) -> None:
+        """Append one item to the list."""
+        text = json.dumps(item, indent=2).replace("\n", "\n    ")
+        self.f.write(("," if self.items else "") + "\n    " + text)
+        self.items += 1
+
+    def close(self) -> None:
+        """End the list and the object."""
+        self.f.write("\n  ]\n}\n" if self.items else "]\n}\n")

@@ -17,12 +17,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from astae.core.files import atomic_file
+from astae.core.metrics import RATE_KEYS
 
 Series = tuple[list[float], list[float]]
 
-RATE_KEYS = ("val/similarity", "val/exact_match", "val/compilation_rate", "val/one_example_rate",
-             "val/all_examples_rate", "val/tf_similarity", "val/tf_exact_match")
 TEACHER_FORCED = ("val/tf_similarity", "val/tf_exact_match")  # every epoch, drawn dashed
+PLOTTED_RATES = (*(f"val/{key}" for key in RATE_KEYS), *TEACHER_FORCED)
 
 
 def plot_curves(records: Sequence[dict], out: Path) -> Path:

@@ -28,14 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 import time
 from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import torch
@@ -48,9 +46,9 @@ from astae.core.distributed import Cluster
 from astae.core.errors import WriteError
 from astae.core.evaluation import DECODE_LIMITS, EVAL_CHUNK, measure_ids, score_decodes
 from astae.core.executor import Executor
-from astae.core.files import atomic_file, remove_stale_temp_files, write_json
+from astae.core.files import JsonListWriter, atomic_file, remove_stale_temp_files, write_json
 from astae.core.latent import fit_prior
-from astae.core.metrics import ProgramScore, ScoreTally
+from astae.core.metrics import ScoreTally
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
 from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
@@ -257,7 +255,8 @@ class _Run:
                         scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
                     scored = list(zip(chunk, scores))
                     if rows is not None:
-                        rows.write(scored)
+                        for i, score in scored:
+                            rows.write({"id": i, **score.to_json()})
                     shown.extend(scored[: EXAMPLES_SHOWN - len(shown)])
         if self.cluster.distributed:
             sums = distributed.all_sum(self.cluster, {**tally.sums, "count": tally.count})
@@ -270,13 +269,13 @@ class _Run:
         return record, shown
 
     @contextlib.contextmanager
-    def _dump_file(self, wanted: bool) -> Iterator[_ValidationDump | None]:
+    def _dump_file(self, wanted: bool) -> Iterator[JsonListWriter | None]:
         """validation_epoch_X.json being written (on rank 0, if `wanted`), or None."""
         if not (wanted and self.cluster.is_main):
             yield None
             return
         with atomic_file(self.run_dir / f"validation_epoch_{self.epoch}.json") as f:
-            dump = _ValidationDump(f, self.epoch)
+            dump = JsonListWriter(f, {"epoch": self.epoch}, "programs")
             yield dump
             dump.close()
 
@@ -288,26 +287,6 @@ class _Run:
         payload = payload if payload is not None else self.payload()
         self.last_saved = save_checkpoint(path, payload)
         return self.last_saved
-
-
-class _ValidationDump:
-    """validation_epoch_X.json, {"epoch": X, "programs": [per-program originals, decodes and
-    outcomes]}, written row by row: the text `write_json` gives the whole, without holding it."""
-
-    def __init__(self, f: IO[str], epoch: int) -> None:
-        self.f, self.rows = f, 0
-        f.write(f'{{\n  "epoch": {json.dumps(epoch)},\n  "programs": [')
-
-    def write(self, scored: list[tuple[int, ProgramScore]]) -> None:
-        """Append rows of (id, score)."""
-        for i, score in scored:
-            row = json.dumps({"id": i, **score.to_json()}, indent=2).replace("\n", "\n    ")
-            self.f.write(("," if self.rows else "") + "\n    " + row)
-            self.rows += 1
-
-    def close(self) -> None:
-        """End the list and the object."""
-        self.f.write("\n  ]\n}\n" if self.rows else "]\n}\n")
 
 
 def share_loss(
