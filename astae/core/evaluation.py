@@ -1,9 +1,10 @@
 """Measuring a model on a split: teacher-forced losses, and decodes run on the examples.
 
-`score_decodes` is what training's validation calls, one chunk at a time; `evaluate_checkpoint`
-is `astae eval`: the checkpoint's split recomputed from its config, every program encoded to its
-mean code, decoded (greedy or beam search), scored and run on its examples, with the DESIGN §5
-metrics, counts, decoding throughput and a breakdown by program size and signature.
+`score_chunk` is the one scoring step, which training's validation and `astae eval` call a chunk at
+a time. `evaluate_checkpoint` is `astae eval`: the checkpoint's split recomputed from its config,
+every program encoded to its mean code, decoded (greedy or beam search), scored and run on its
+examples, with the DESIGN §5 metrics, counts, decoding throughput and a breakdown by program size
+and signature.
 """
 
 from __future__ import annotations
@@ -78,60 +79,34 @@ def measure_ids(
     return totals, decoded
 
 
-def teacher_forced_metrics(
-    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device, batch_size: int
-) -> dict[str, float]:
-    """Mean per-program loss, reconstruction loss, KL and semantic loss, plus teacher-forced
-    argmax similarity (action accuracy) and exact match, with z = mu."""
-    totals, _ = measure_ids(model, data, ids, device, batch_size)
-    return {k: v / max(1, len(ids)) for k, v in totals.items()}
+@dataclass
+class ScoredChunk:
+    """A chunk of programs measured and decoded from the same codes, the decodes run on the examples."""
+
+    records: list[dict]
+    decoded: list[Decoded]
+    scores: list[ProgramScore]
+    sums: dict[str, float]  # teacher-forced sums of LOSS_KEYS over the chunk
+    decode_seconds: float  # encoding, teacher-forced loss and decoding
+    run_seconds: float  # running the decodes
 
 
-@torch.no_grad()
-def decode_ids(
-    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device, batch_size: int,
-    options: DecodeOptions | None = None, progress: Progress | None = None,
-) -> list[Decoded]:
-    """Decodes (greedy unless `options` say otherwise) of the programs `ids` from their mean codes."""
-    model.eval()
-    options = options or DecodeOptions()
-    decoded: list[Decoded] = []
-    for chunk in batches(ids, batch_size):
-        graph = data.graphs.batch(list(chunk)).to(device)
-        mu, _ = model.encode(graph)
-        decoded.extend(options.run(model.decoder, mu, model.cfg.max_decode_steps))
-        if progress is not None:
-            progress(len(decoded), len(ids))
-    return decoded
-
-
-def score_decodes(
-    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
-    executor: Executor, batch_size: int,
-) -> list[ProgramScore]:
-    """Greedy-decode `ids` and run the decodes on the originals' examples: their scores (the
-    records and decodes of all of `ids` are held at once: pass a chunk)."""
-    if not len(ids):
-        return []
-    decoded = decode_ids(model, data, ids, device, batch_size)
-    records = list(select_records(data.dataset.programs, ids))
-    return score_programs(records, [d.source for d in decoded], executor)
-
-
-def evaluate_decodes(
-    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device,
-    executor: Executor, batch_size: int, keep: int | None = None, chunk_size: int = EVAL_CHUNK,
-) -> tuple[ScoreTally, list[ProgramScore]]:
-    """Greedy-decode `ids` and run the decodes on the originals' examples: (the tally of every
-    program's scores, the scores of the first `keep` programs, all if None). Records and decodes
-    are held for one chunk of `chunk_size` programs at a time."""
-    tally = ScoreTally()
-    kept: list[ProgramScore] = []
-    for chunk in batches(ids, chunk_size):
-        scores = score_decodes(model, data, chunk, device, executor, batch_size)
-        tally.add(scores)
-        kept.extend(scores[: None if keep is None else max(0, keep - len(kept))])
-    return tally, kept
+def score_chunk(
+    model: ASTAutoencoder, data: TrainingData, ids: Sequence[int], device: torch.device, executor: Executor,
+    batch_size: int, options: DecodeOptions | None = None, records: list[dict] | None = None,
+) -> ScoredChunk:
+    """The one scoring step of validation and `astae eval`: each program of `ids` encoded once,
+    its teacher-forced loss measured and its code decoded (greedy unless `options` say otherwise),
+    then every decode run on the original's examples. `records` are `ids`' records if the caller
+    has read them (else they are read here); everything of the chunk is held at once."""
+    start = time.perf_counter()
+    sums, decoded = measure_ids(model, data, ids, device, batch_size, options or DecodeOptions())
+    decode_seconds = time.perf_counter() - start
+    if records is None:
+        records = list(select_records(data.dataset.programs, ids))
+    start = time.perf_counter()
+    scores = score_programs(records, [d.source for d in decoded], executor)
+    return ScoredChunk(records, decoded, scores, sums, decode_seconds, time.perf_counter() - start)
 
 
 def size_bucket(actions: int) -> str:
@@ -232,16 +207,13 @@ def evaluate_checkpoint(
             features = {r["id"]: program_features(dataset, r) for r in records}
             data = TrainingData(dataset, graphs, targets, features, np.empty(0, np.int64),
                                 np.asarray(chunk_ids, dtype=np.int64), 0)
-            start = time.perf_counter()
-            sums, decoded = measure_ids(model, data, chunk_ids, target, batch_size, options)
-            decode_seconds += time.perf_counter() - start
-            for key, value in sums.items():
+            scored = score_chunk(model, data, chunk_ids, target, executor, batch_size, options, records)
+            decode_seconds += scored.decode_seconds
+            run_seconds += scored.run_seconds
+            for key, value in scored.sums.items():
                 losses[key] += value
-            start = time.perf_counter()
-            scores = score_programs(records, [d.source for d in decoded], executor)
-            run_seconds += time.perf_counter() - start
-            tally.add(scores)
-            for record, d, score in zip(records, decoded, scores):
+            tally.add(scored.scores)
+            for record, d, score in zip(records, scored.decoded, scored.scores):
                 by_size[size_bucket(len(record["actions"]))].add([score])
                 by_signature[record["signature"]].add([score])
                 counts["examples"] += len(record["examples"])

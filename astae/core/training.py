@@ -44,7 +44,7 @@ from astae.core.config import ConfigError, TrainConfig
 from astae.core.devices import resolve_device
 from astae.core.distributed import Cluster
 from astae.core.errors import WriteError
-from astae.core.evaluation import DECODE_LIMITS, EVAL_CHUNK, measure_ids, score_decodes
+from astae.core.evaluation import DECODE_LIMITS, EVAL_CHUNK, measure_ids, score_chunk
 from astae.core.executor import Executor
 from astae.core.files import JsonListWriter, atomic_file, remove_stale_temp_files, write_json
 from astae.core.latent import fit_prior
@@ -227,9 +227,33 @@ class _Run:
         Under torchrun each rank measures and decodes its share; the results are combined."""
         t = self.cfg.training
         ids = self.data.val_ids
-        sums, _ = measure_ids(
-            self.model, self.data, distributed.share(ids, self.cluster), self.device, t.batch_size
-        )
+        decode_ids = (ids[: t.eval_max_programs] if t.eval_max_programs else ids) if evaluate else ids[:0]
+        # The decoded programs' teacher-forced loss comes from score_chunk (the same codes); the rest here.
+        sums, _ = measure_ids(self.model, self.data, distributed.share(ids[len(decode_ids):], self.cluster),
+                              self.device, t.batch_size)
+        if evaluate:
+            self.cb.evaluating(len(decode_ids))
+        start = time.perf_counter()
+        dump = evaluate and self.epoch % t.dump_interval == 0
+        tally, shown = ScoreTally(), []
+        with self._dump_file(dump) as rows:
+            # global chunks, the same on every rank: a rank's shares of them are its share of the split
+            for chunk in batches(decode_ids, EVAL_CHUNK * self.cluster.world_size):
+                mine = distributed.share(chunk, self.cluster)
+                scored = score_chunk(self.model, self.data, mine, self.device, executor,
+                                     max(t.batch_size, 128))
+                for key, value in scored.sums.items():
+                    sums[key] += value
+                tally.add(scored.scores)
+                if dump or len(shown) < EXAMPLES_SHOWN:  # the same on every rank
+                    scores = scored.scores
+                    if self.cluster.distributed:
+                        scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
+                    pairs = list(zip(chunk, scores))
+                    if rows is not None:
+                        for i, score in pairs:
+                            rows.write({"id": i, **score.to_json()})
+                    shown.extend(pairs[: EXAMPLES_SHOWN - len(shown)])
         sums = distributed.all_sum(self.cluster, sums)
         metrics = {k: v / max(1, len(ids)) for k, v in sums.items()}
         record = {f"val/{k}": v for k, v in metrics.items() if k not in ("similarity", "exact_match")}
@@ -237,31 +261,10 @@ class _Run:
         record["val/tf_exact_match"] = metrics["exact_match"]
         if not evaluate:
             return record, None
-        decode_ids = ids[: t.eval_max_programs] if t.eval_max_programs else ids
-        self.cb.evaluating(len(decode_ids))
-        start = time.perf_counter()
-        dump = self.epoch % t.dump_interval == 0
-        tally, shown = ScoreTally(), []
-        with self._dump_file(dump) as rows:
-            # global chunks, the same on every rank: a rank's shares of them are its share of the split
-            for chunk in batches(decode_ids, EVAL_CHUNK * self.cluster.world_size):
-                scores = score_decodes(
-                    self.model, self.data, distributed.share(chunk, self.cluster), self.device, executor,
-                    max(t.batch_size, 128),
-                )
-                tally.add(scores)
-                if dump or len(shown) < EXAMPLES_SHOWN:  # the same on every rank
-                    if self.cluster.distributed:
-                        scores = distributed.unshare(distributed.all_gather(self.cluster, scores))
-                    scored = list(zip(chunk, scores))
-                    if rows is not None:
-                        for i, score in scored:
-                            rows.write({"id": i, **score.to_json()})
-                    shown.extend(scored[: EXAMPLES_SHOWN - len(shown)])
         if self.cluster.distributed:
-            sums = distributed.all_sum(self.cluster, {**tally.sums, "count": tally.count})
-            tally.count = round(sums.pop("count"))
-            tally.sums = sums
+            counted = distributed.all_sum(self.cluster, {**tally.sums, "count": tally.count})
+            tally.count = round(counted.pop("count"))
+            tally.sums = counted
         summary = tally.summary()
         record.update({f"val/{k}": v for k, v in summary.items() if k != "count"})
         record["val/decoded_programs"] = summary["count"]
