@@ -4,7 +4,7 @@
   and the run's history (metrics.jsonl beside the checkpoint, else the checkpoint's best epoch).
   Incompatible checkpoints are summarised too: that is when a user most needs to look inside.
 - `latent_map`: the mean codes of a split, projected to 2-D by PCA and drawn as a PNG coloured by
-  signature and by program size.
+  signature and by program size (`plots.plot_latent_map` draws it).
 """
 
 from __future__ import annotations
@@ -32,14 +32,13 @@ from astae.core.devices import resolve_device
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
 from astae.core.latent import pca_2d
-from astae.core.plots import save_figure
+from astae.core.plots import OTHER, plot_latent_map
 from astae.core.records import select_records
 from astae.core.tracking import METRICS_FILE, read_metrics
 from astae.core.trained import TrainedModel
 from astae.core.training_data import SPLITS, split_of
 
 SIGNATURE_COLOURS = 9  # the most frequent signatures get a colour each; the rest are "other"
-OTHER = "other"
 
 
 @dataclass
@@ -287,41 +286,3 @@ def _signature_groups(signatures: list[str]) -> list[str]:
         return signatures
     kept = {s for s, _ in counts.most_common(SIGNATURE_COLOURS)}
     return [s if s in kept else OTHER for s in signatures]
-
-
-def _legend_label(group: str, mask: np.ndarray, other_signatures: int) -> str:
-    label = f"{OTHER}: {other_signatures} signatures" if group == OTHER else group
-    return f"{label} ({int(mask.sum())})"
-
-
-def plot_latent_map(
-    points: np.ndarray, groups: list[str], actions: list[int], shares: list[float], out: Path, title: str,
-    other_signatures: int = 0,
-) -> Path:
-    """Two scatter panels of `points` [N, 2]: coloured by group (legend) and by actions (colourbar);
-    `other_signatures` is how many signatures the group "other" merges."""
-    fig = Figure(figsize=(13, 6.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    by_signature, by_size = fig.subplots(1, 2, sharex=True, sharey=True)
-    order = [g for g, _ in Counter(groups).most_common() if g != OTHER]
-    colours = dict(zip(order, [f"C{i}" for i in range(10) if i != 7]))  # C7 is grey, kept for "other"
-    size = max(4.0, min(30.0, 3000 / max(1, len(groups))))
-    kinds = np.array(groups)
-    for group in [*order, OTHER] if OTHER in groups else order:
-        mask = kinds == group
-        label = _legend_label(group, mask, other_signatures)
-        by_signature.scatter(points[mask, 0], points[mask, 1], s=size, alpha=0.7, linewidths=0,
-                             color=colours.get(group, "C7"), label=label)
-    by_signature.set_title("by signature")
-    by_signature.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize="small",
-                        frameon=False, markerscale=max(1.0, 20 / size))
-    scatter = by_size.scatter(points[:, 0], points[:, 1], c=actions, s=size, alpha=0.8, linewidths=0,
-                              cmap="viridis")
-    fig.colorbar(scatter, ax=by_size, label="program size (actions)")
-    by_size.set_title("by program size")
-    for ax in (by_signature, by_size):
-        ax.set_xlabel(f"PC1 ({shares[0]:.1%} of variance)")
-        ax.set_ylabel(f"PC2 ({shares[1]:.1%} of variance)")
-    fig.suptitle(title)
-    save_figure(fig, out)  # a failed write is a WriteError naming the file
-    return out

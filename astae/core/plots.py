@@ -1,4 +1,5 @@
-"""Training curves as one PNG (RUN_DIR/curves.png), drawn from metrics.jsonl records.
+"""The PNGs astae draws: training curves (RUN_DIR/curves.png, from metrics.jsonl records) and the
+latent map of `astae inspect latent` (two scatter panels of PCA-projected codes).
 
 Uses matplotlib's object API with the Agg canvas directly, never pyplot: nothing changes the
 global backend and no figure is kept alive by pyplot's figure manager, so the plot can be
@@ -8,9 +9,11 @@ redrawn after every epoch for a whole run without leaking.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -23,6 +26,7 @@ Series = tuple[list[float], list[float]]
 
 TEACHER_FORCED = ("val/tf_similarity", "val/tf_exact_match")  # every epoch, drawn dashed
 PLOTTED_RATES = (*(f"val/{key}" for key in RATE_KEYS), *TEACHER_FORCED)
+OTHER = "other"  # the latent map's group of the rare signatures, drawn grey
 
 
 def plot_curves(records: Sequence[dict], out: Path) -> Path:
@@ -115,3 +119,42 @@ def save_figure(fig: Figure, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(out, "wb") as f:
         fig.savefig(f, format=out.suffix.lstrip(".").lower() or "png", dpi=100)
+
+
+def _legend_label(group: str, mask: np.ndarray, other_signatures: int) -> str:
+    """A legend entry: the group (or how many signatures "other" merges) and its point count."""
+    label = f"{OTHER}: {other_signatures} signatures" if group == OTHER else group
+    return f"{label} ({int(mask.sum())})"
+
+
+def plot_latent_map(
+    points: np.ndarray, groups: list[str], actions: list[int], shares: list[float], out: Path, title: str,
+    other_signatures: int = 0,
+) -> Path:
+    """Two scatter panels of `points` [N, 2]: coloured by group (legend) and by actions (colourbar);
+    `other_signatures` is how many signatures the group "other" merges."""
+    fig = Figure(figsize=(13, 6.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    by_signature, by_size = fig.subplots(1, 2, sharex=True, sharey=True)
+    order = [g for g, _ in Counter(groups).most_common() if g != OTHER]
+    colours = dict(zip(order, [f"C{i}" for i in range(10) if i != 7]))  # C7 is grey, kept for "other"
+    size = max(4.0, min(30.0, 3000 / max(1, len(groups))))
+    kinds = np.array(groups)
+    for group in [*order, OTHER] if OTHER in groups else order:
+        mask = kinds == group
+        label = _legend_label(group, mask, other_signatures)
+        by_signature.scatter(points[mask, 0], points[mask, 1], s=size, alpha=0.7, linewidths=0,
+                             color=colours.get(group, "C7"), label=label)
+    by_signature.set_title("by signature")
+    by_signature.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize="small",
+                        frameon=False, markerscale=max(1.0, 20 / size))
+    scatter = by_size.scatter(points[:, 0], points[:, 1], c=actions, s=size, alpha=0.8, linewidths=0,
+                              cmap="viridis")
+    fig.colorbar(scatter, ax=by_size, label="program size (actions)")
+    by_size.set_title("by program size")
+    for ax in (by_signature, by_size):
+        ax.set_xlabel(f"PC1 ({shares[0]:.1%} of variance)")
+        ax.set_ylabel(f"PC2 ({shares[1]:.1%} of variance)")
+    fig.suptitle(title)
+    save_figure(fig, out)  # a failed write is a WriteError naming the file
+    return out

@@ -10,12 +10,12 @@ from astae.core.dataset import DatasetError
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
 from astae.core.model_inspection import (
-    OTHER,
     SIGNATURE_COLOURS,
     _signature_groups,
     latent_map,
     summarize_checkpoint,
 )
+from astae.core.plots import OTHER
 from astae.core.training_data import prepare_data
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

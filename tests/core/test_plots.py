@@ -1,8 +1,9 @@
 import math
 
+import numpy as np
 import pytest
 
-from astae.core.plots import _series, plot_curves
+from astae.core.plots import OTHER, _series, plot_curves, plot_latent_map
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -74,3 +75,12 @@ def test_series_keeps_the_later_value_for_a_repeated_epoch_and_sorts():
     records = [{"epoch": 2, "val/loss": 2.0}, {"epoch": 1, "val/loss": 1.0}, {"epoch": 2, "val/loss": 1.5},
                {"epoch": 3, "val/loss": math.inf}, {"step": 4, "val/loss": 9.0}]
     assert _series(records, "epoch", "val/loss") == ([1, 2], [1.0, 1.5])
+
+
+def test_plot_latent_map_writes_a_png_with_an_other_group_and_no_temp_file(tmp_path):
+    groups = ["int -> int"] * 5 + ["str -> int"] * 3 + [OTHER] * 2
+    points = np.random.default_rng(0).normal(size=(len(groups), 2))
+    out = plot_latent_map(points, groups, list(range(3, 13)), [0.6, 0.3], tmp_path / "latent.png", "title", 2)
+    assert out == tmp_path / "latent.png"
+    assert _is_png(out)
+    assert list(tmp_path.iterdir()) == [out]
