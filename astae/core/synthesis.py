@@ -34,6 +34,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,6 @@ from astae.core.shrinking import shrink
 from astae.core.tasks import SynthesisTask
 from astae.core.trained import TrainedModel
 
-METHODS = ("hybrid", "cem", "random", "enum", "generator", "hillclimb")
 # hybrid solved the most held-out tasks at 100 and 1,000 candidates (docs/synthesis.md)
 DEFAULT_METHOD = "hybrid"
 # Every dataset program ran within the generator's 10 ms per call: 20 ms leaves a right
@@ -408,6 +408,41 @@ def run_search(searcher: Searcher, scorer: Scorer, batch: int = POPULATION) -> l
     return trace
 
 
+@dataclass
+class SearchParts:
+    """What a method's searcher is built from, for one task and seed."""
+
+    decoder: LatentDecoder
+    prior: LatentPrior  # the task signature's
+    generator: torch.Generator  # seeded: the latent methods' draws
+    sampler: GrammarSampler  # seeded: the program-space methods' draws
+    max_actions: int
+    scorer: Scorer
+
+
+def _hybrid(parts: SearchParts) -> Searcher:
+    """`cem` with a short patience, handing its best program to `hillclimb`."""
+    cem = CrossEntropySearch(parts.decoder, parts.prior, parts.generator, patience=HYBRID_PATIENCE)
+    return Hybrid(cem, parts.sampler, parts.max_actions, parts.scorer)
+
+
+SEARCHERS: dict[str, Callable[[SearchParts], Searcher]] = {
+    "hybrid": _hybrid,
+    "cem": lambda parts: CrossEntropySearch(parts.decoder, parts.prior, parts.generator),
+    "random": lambda parts: PriorSampler(parts.decoder, parts.prior, parts.generator),
+    "enum": lambda parts: UniformSampler(parts.sampler.signature, parts.sampler.cfg, parts.sampler.rng),
+    "generator": lambda parts: parts.sampler,
+    "hillclimb": lambda parts: HillClimb(parts.sampler, parts.max_actions),
+}
+METHODS = tuple(SEARCHERS)
+
+
+def check_method(method: str) -> None:
+    """Refuse a method name that has no searcher."""
+    if method not in SEARCHERS:
+        raise ConfigError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+
+
 class Synthesizer:
     """A checkpoint loaded once, with an executor, to run many searches (`astae synthesize`,
     `benchmarks/synthesis.py`)."""
@@ -435,26 +470,15 @@ class Synthesizer:
 
     def searcher(self, method: str, task: SynthesisTask, seed: int, scorer: Scorer) -> Searcher:
         """The searcher of a method, seeded."""
+        check_method(method)
         rng = random.Random(f"synthesize:{seed}")
-        generator = torch.Generator().manual_seed(seed)
-        decoder = LatentDecoder(self.model, task.signature)
-        prior = self.prior.for_signature(task.signature.display)
         sampler = GrammarSampler(task.signature, self.generator_cfg.model_copy(
             update={"max_actions": self.max_actions}), rng)
-        if method == "cem":
-            return CrossEntropySearch(decoder, prior, generator)
-        if method == "random":
-            return PriorSampler(decoder, prior, generator)
-        if method == "enum":
-            return UniformSampler(task.signature, sampler.cfg, rng)
-        if method == "generator":
-            return sampler
-        if method == "hillclimb":
-            return HillClimb(sampler, self.max_actions)
-        if method == "hybrid":
-            cem = CrossEntropySearch(decoder, prior, generator, patience=HYBRID_PATIENCE)
-            return Hybrid(cem, sampler, self.max_actions, scorer)
-        raise ConfigError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+        parts = SearchParts(
+            LatentDecoder(self.model, task.signature), self.prior.for_signature(task.signature.display),
+            torch.Generator().manual_seed(seed), sampler, self.max_actions, scorer,
+        )
+        return SEARCHERS[method](parts)
 
     @torch.no_grad()
     def run(self, task: SynthesisTask, method: str = DEFAULT_METHOD, budget: int = 1000,
@@ -491,7 +515,6 @@ def synthesize(checkpoint: Path, task: SynthesisTask, method: str = DEFAULT_METH
                seed: int = 0, workers: int = 2) -> SynthesisResult:
     """Search a checkpoint's latent space (or the grammar, for the baselines) for a program
     that satisfies the task's examples."""
-    if method not in METHODS:
-        raise ConfigError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+    check_method(method)
     with Synthesizer(checkpoint, workers) as synth:
         return synth.run(task, method, budget, seed)

@@ -9,6 +9,8 @@ states (or over that GRU's outputs), K = `latent_slots`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import NamedTuple
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
 
@@ -23,32 +25,58 @@ from astae.core.config import ModelConfig  # noqa: E402
 MAX_POSITION = 256  # positions past this share the last embedding
 
 
+def _heads(dim: int) -> int:
+    """Attention heads for width `dim`: 4 when they divide it, else 1."""
+    return 4 if dim % 4 == 0 else 1
+
+
+def _call(conv: nn.Module, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """A convolution that takes the graph and node states only."""
+    return conv(g, h)
+
+
+class ConvKind(NamedTuple):
+    """One `encoder:` kind: how to build its convolution `dim -> dim` and call it on node states."""
+
+    build: Callable[[int, float], nn.Module]  # (dim, dropout) -> the convolution
+    apply: Callable[[nn.Module, dgl.DGLGraph, torch.Tensor], torch.Tensor] = _call
+
+
+def _rgcn(dim: int, dropout: float) -> nn.Module:
+    """A relational convolution, one basis-regularised weight per edge type."""
+    return RelGraphConv(dim, dim, len(EDGE_TYPES), regularizer="basis", num_bases=4, self_loop=True,
+                        dropout=dropout)
+
+
+def _gin(dim: int, dropout: float) -> nn.Module:
+    """A GIN convolution: sum aggregation, a learned epsilon, a two-layer MLP."""
+    mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+    return GINConv(mlp, aggregator_type="sum", learn_eps=True)
+
+
+CONV_KINDS: dict[str, ConvKind] = {
+    "gcn": ConvKind(lambda dim, dropout: GraphConv(dim, dim, allow_zero_in_degree=True)),
+    "rgcn": ConvKind(_rgcn, lambda conv, g, h: conv(g, h, g.edata["etype"])),
+    "gat": ConvKind(
+        lambda dim, dropout: GATConv(dim, dim // _heads(dim), _heads(dim), allow_zero_in_degree=True),
+        lambda conv, g, h: conv(g, h).flatten(1),  # the heads' outputs side by side
+    ),
+    "gin": ConvKind(_gin),
+}
+
+
 class _Conv(nn.Module):
     """One graph convolution of the configured kind, `dim -> dim`."""
 
     def __init__(self, kind: str, dim: int, dropout: float) -> None:
         super().__init__()
-        self.kind = kind
-        if kind == "gcn":
-            self.conv = GraphConv(dim, dim, allow_zero_in_degree=True)
-        elif kind == "rgcn":
-            self.conv = RelGraphConv(
-                dim, dim, len(EDGE_TYPES), regularizer="basis", num_bases=4, self_loop=True, dropout=dropout
-            )
-        elif kind == "gat":
-            heads = 4 if dim % 4 == 0 else 1
-            self.conv = GATConv(dim, dim // heads, heads, allow_zero_in_degree=True)
-        elif kind == "gin":
-            mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
-            self.conv = GINConv(mlp, aggregator_type="sum", learn_eps=True)
-        else:
+        if kind not in CONV_KINDS:
             raise ValueError(f"unknown encoder kind {kind!r}")
+        self.kind = kind
+        self.conv = CONV_KINDS[kind].build(dim, dropout)
 
     def forward(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
-        if self.kind == "rgcn":
-            return self.conv(g, h, g.edata["etype"])
-        out = self.conv(g, h)
-        return out.flatten(1) if self.kind == "gat" else out
+        return CONV_KINDS[self.kind].apply(self.conv, g, h)
 
 
 class GraphEncoder(nn.Module):
@@ -63,19 +91,13 @@ class GraphEncoder(nn.Module):
         self.convs = nn.ModuleList(_Conv(cfg.encoder, dim, cfg.dropout) for _ in range(cfg.encoder_layers))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(cfg.encoder_layers))
         self.dropout = nn.Dropout(cfg.dropout)
+        if cfg.readout not in READOUTS:
+            raise ValueError(f"unknown readout {cfg.readout!r}")
         self.readout_kind = cfg.readout
-        if cfg.readout == "attention":
-            self.pool = GlobalAttentionPooling(nn.Linear(dim, 1), nn.Linear(dim, 2 * dim))
-        elif cfg.readout in ("sequence", "sequence_slots"):
-            self.sequence = BidirectionalGRU(dim)
-        self.readout_dim = 2 * dim
-        if cfg.readout == "transformer_slots":
-            heads = 4 if dim % 4 == 0 else 1
-            self.transformer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, cfg.dropout, batch_first=True)
-        if cfg.readout in ("slots", "sequence_slots", "transformer_slots"):
-            source_dim = 2 * dim if cfg.readout == "sequence_slots" else dim
-            self.slot_pool = SlotPooling(source_dim, dim, cfg.latent_slots)
-            self.readout_dim = cfg.latent_slots * dim
+        readout = READOUTS[cfg.readout]
+        for name, module in readout.parts(cfg).items():  # attributes: checkpoints name them
+            setattr(self, name, module)
+        self.readout_dim = cfg.latent_slots * dim if readout.slots else 2 * dim
 
     def forward(self, g: dgl.DGLGraph) -> torch.Tensor:
         with g.local_scope():
@@ -84,26 +106,7 @@ class GraphEncoder(nn.Module):
                 h = h + self.position_embedding(node_positions(g).clamp(max=MAX_POSITION - 1))
             for conv, norm in zip(self.convs, self.norms):
                 h = norm(h + self.dropout(torch.relu(conv(g, h))))
-            if self.readout_kind == "attention":
-                return self.pool(g, h)
-            if self.readout_kind == "sequence":
-                return self._sequence_readout(g, h)
-            if self.readout_kind == "slots":
-                return self.slot_pool(*_padded(g, h))
-            if self.readout_kind == "transformer_slots":
-                padded, mask = _padded(g, h)
-                return self.slot_pool(self.transformer(padded, src_key_padding_mask=mask), mask)
-            if self.readout_kind == "sequence_slots":
-                padded, mask = _padded(g, h)
-                states, _ = self.sequence(padded, g.batch_num_nodes().to(h.device))
-                return self.slot_pool(states, mask)
-            g.ndata["h"] = h
-            return torch.cat([dgl.mean_nodes(g, "h"), dgl.max_nodes(g, "h")], dim=-1)
-
-    def _sequence_readout(self, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
-        """A bidirectional GRU over each graph's nodes in pre-order; final states of both directions."""
-        padded, _ = _padded(g, h)
-        return self.sequence(padded, g.batch_num_nodes().to(h.device))[1]
+            return READOUTS[self.readout_kind].read(self, g, h)
 
 
 class BidirectionalGRU(nn.Module):
@@ -151,7 +154,7 @@ class SlotPooling(nn.Module):
     def __init__(self, source_dim: int, dim: int, slots: int) -> None:
         super().__init__()
         self.queries = nn.Parameter(torch.randn(slots, dim) * dim**-0.5)
-        self.attention = nn.MultiheadAttention(dim, 4 if dim % 4 == 0 else 1, kdim=source_dim,
+        self.attention = nn.MultiheadAttention(dim, _heads(dim), kdim=source_dim,
                                                vdim=source_dim, batch_first=True)
         self.norm = nn.LayerNorm(dim)
 
@@ -175,3 +178,70 @@ def node_positions(g: dgl.DGLGraph) -> torch.Tensor:
     counts = g.batch_num_nodes()
     offsets = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
     return torch.arange(g.num_nodes(), device=offsets.device) - offsets
+
+
+class Readout(NamedTuple):
+    """One `readout:` kind: the modules it adds to the encoder (by attribute name, built in this
+    order) and how it turns the final node states into one vector per graph."""
+
+    parts: Callable[[ModelConfig], dict[str, nn.Module]]
+    read: Callable[[GraphEncoder, dgl.DGLGraph, torch.Tensor], torch.Tensor]
+    slots: bool = False  # one vector per latent slot (latent_slots * hidden_dim), else 2 * hidden_dim
+
+
+def _mean_max(encoder: GraphEncoder, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """Mean and max of each graph's node states, side by side."""
+    g.ndata["h"] = h
+    return torch.cat([dgl.mean_nodes(g, "h"), dgl.max_nodes(g, "h")], dim=-1)
+
+
+def _attention_parts(cfg: ModelConfig) -> dict[str, nn.Module]:
+    """Attention pooling: a gate score per node, a 2 * hidden_dim value."""
+    dim = cfg.hidden_dim
+    return {"pool": GlobalAttentionPooling(nn.Linear(dim, 1), nn.Linear(dim, 2 * dim))}
+
+
+def _sequence(encoder: GraphEncoder, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """A bidirectional GRU over each graph's nodes in pre-order; final states of both directions."""
+    padded, _ = _padded(g, h)
+    return encoder.sequence(padded, g.batch_num_nodes().to(h.device))[1]
+
+
+def _sequence_slots_parts(cfg: ModelConfig) -> dict[str, nn.Module]:
+    """The GRU of `sequence` and slots attending over its outputs."""
+    dim = cfg.hidden_dim
+    return {"sequence": BidirectionalGRU(dim), "slot_pool": SlotPooling(2 * dim, dim, cfg.latent_slots)}
+
+
+def _sequence_slots(encoder: GraphEncoder, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """Slots attending over the GRU outputs of each graph's nodes in pre-order."""
+    padded, mask = _padded(g, h)
+    states, _ = encoder.sequence(padded, g.batch_num_nodes().to(h.device))
+    return encoder.slot_pool(states, mask)
+
+
+def _transformer_slots_parts(cfg: ModelConfig) -> dict[str, nn.Module]:
+    """One Transformer layer over the node states and slots attending over its outputs."""
+    dim = cfg.hidden_dim
+    layer = nn.TransformerEncoderLayer(dim, _heads(dim), 2 * dim, cfg.dropout, batch_first=True)
+    return {"transformer": layer, "slot_pool": SlotPooling(dim, dim, cfg.latent_slots)}
+
+
+def _transformer_slots(encoder: GraphEncoder, g: dgl.DGLGraph, h: torch.Tensor) -> torch.Tensor:
+    """Slots attending over a Transformer layer's outputs for each graph's nodes."""
+    padded, mask = _padded(g, h)
+    return encoder.slot_pool(encoder.transformer(padded, src_key_padding_mask=mask), mask)
+
+
+READOUTS: dict[str, Readout] = {
+    "mean_max": Readout(lambda cfg: {}, _mean_max),
+    "attention": Readout(_attention_parts, lambda encoder, g, h: encoder.pool(g, h)),
+    "sequence": Readout(lambda cfg: {"sequence": BidirectionalGRU(cfg.hidden_dim)}, _sequence),
+    "slots": Readout(
+        lambda cfg: {"slot_pool": SlotPooling(cfg.hidden_dim, cfg.hidden_dim, cfg.latent_slots)},
+        lambda encoder, g, h: encoder.slot_pool(*_padded(g, h)),
+        slots=True,
+    ),
+    "sequence_slots": Readout(_sequence_slots_parts, _sequence_slots, slots=True),
+    "transformer_slots": Readout(_transformer_slots_parts, _transformer_slots, slots=True),
+}

@@ -1,12 +1,14 @@
+from typing import get_args
+
 import dgl
 import pytest
 import torch
 
 from astae.core.config import ModelConfig
-from astae.core.model.encoder import BidirectionalGRU, GraphEncoder, node_positions
+from astae.core.model.encoder import CONV_KINDS, READOUTS, BidirectionalGRU, GraphEncoder, node_positions
 
 
-@pytest.mark.parametrize("kind", ["gcn", "rgcn", "gat", "gin"])
+@pytest.mark.parametrize("kind", list(CONV_KINDS))
 @pytest.mark.parametrize("readout", ["mean_max", "attention", "sequence"])
 def test_encoder_gives_one_readout_per_graph(tiny_training_data, kind, readout):
     torch.manual_seed(0)
@@ -38,6 +40,19 @@ def test_encoding_a_graph_alone_or_in_a_batch_is_the_same(tiny_training_data, re
     alone = encoder(tiny_training_data.graphs.batch([4]))
     batched = encoder(tiny_training_data.graphs.batch([1, 4, 2]))
     assert torch.allclose(alone[0], batched[1], atol=1e-5)
+
+
+def test_every_encoder_kind_and_readout_of_the_config_has_one_table_entry():
+    fields = ModelConfig.model_fields
+    assert set(CONV_KINDS) == set(get_args(fields["encoder"].annotation))
+    assert set(READOUTS) == set(get_args(fields["readout"].annotation))
+
+
+def test_an_unknown_encoder_kind_or_readout_is_refused():
+    with pytest.raises(ValueError, match="unknown encoder kind 'gru'"):
+        GraphEncoder(ModelConfig.model_construct(**{**ModelConfig().model_dump(), "encoder": "gru"}))
+    with pytest.raises(ValueError, match="unknown readout 'sum'"):
+        GraphEncoder(ModelConfig.model_construct(**{**ModelConfig().model_dump(), "readout": "sum"}))
 
 
 def test_node_positions_restart_in_each_graph():
