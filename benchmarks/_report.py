@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -35,3 +37,14 @@ def write_result(name: str, data: dict) -> Path:
     os.replace(tmp, out)
     print(f"wrote {out}", file=sys.stderr)
     return out
+
+
+@contextlib.contextmanager
+def worktree(rev: str, where: Path) -> Iterator[Path]:
+    """Git revision `rev` of this repository checked out at `where` for the block (then removed)."""
+    here = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(where), rev], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(where)], check=True)

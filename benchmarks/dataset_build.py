@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _report import write_result
+from _report import worktree, write_result
 
 from astae.core.config import GeneratorConfig
 from astae.core.dataset import build_dataset, load_dataset
@@ -123,9 +123,7 @@ def against(rev: str, n: int, repeats: int, keep: Path | None = None) -> None:
     here = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(root / "ref"),
-                        rev], check=True)
-        try:
+        with worktree(rev, root / "ref"):
             trees = {"this tree": here, rev: root / "ref"}
             times: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(repeats):
@@ -140,9 +138,6 @@ def against(rev: str, n: int, repeats: int, keep: Path | None = None) -> None:
                     dest = keep / ("this-tree" if name == "this tree" else name)
                     shutil.rmtree(dest, ignore_errors=True)
                     shutil.copytree(root / f"out{k}", dest)
-        finally:
-            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(root / "ref")],
-                           check=True)
     rows = {name: {"seconds": sorted(t), "median_seconds": statistics.median(t),
                    "kept_per_s": n / statistics.median(t), **summaries[name]}
             for name, t in times.items()}

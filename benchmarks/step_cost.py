@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _report import write_result
+from _report import worktree, write_result
 
 from astae.core.config import ModelConfig
 from astae.core.model.autoencoder import ASTAutoencoder
@@ -76,9 +76,7 @@ def against(rev: str, args: argparse.Namespace) -> None:
     here = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         ref = Path(tmp) / "ref"
-        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", "-q", str(ref), rev],
-                       check=True)
-        try:
+        with worktree(rev, ref):
             trees = {"this tree": here, rev: ref}
             rates: dict[str, dict[str, list[float]]] = {t: {v: [] for v in args.variants} for t in trees}
             for _ in range(args.repeats):
@@ -90,8 +88,6 @@ def against(rev: str, args: argparse.Namespace) -> None:
                     for variant, row in json.loads(done.stdout.strip().splitlines()[-1]).items():
                         rates[name][variant].append(row["programs_per_second"])
                     print(name, {v: round(r[-1]) for v, r in rates[name].items()}, flush=True)
-        finally:
-            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(ref)], check=True)
     rows = {v: {t: statistics.median(rates[t][v]) for t in trees} for v in args.variants}
     print(f"\n{'variant':26} {'this tree':>10} {rev:>10} {'speed-up':>9}  "
           f"(programs/s, median of {args.repeats})")
