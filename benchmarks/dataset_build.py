@@ -34,7 +34,8 @@ from pathlib import Path
 from _report import worktree, write_result
 
 from astae.core.config import GeneratorConfig
-from astae.core.dataset import build_dataset, load_dataset
+from astae.core.dataset import load_dataset
+from astae.core.dataset_build import build_dataset
 from astae.core.executor import Executor, Job
 from astae.core.generator import generate_chunk
 from astae.core.sandbox_pool import ExecutionLimits, SandboxPool

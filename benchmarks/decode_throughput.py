@@ -33,7 +33,7 @@ from _report import write_result
 
 from astae.core.checkpoint import load_model
 from astae.core.config import GeneratorConfig, TrainConfig, load_config
-from astae.core.dataset import build_dataset
+from astae.core.dataset_build import build_dataset
 from astae.core.latent import encode_ids
 from astae.core.model.autoencoder import ASTAutoencoder
 from astae.core.model.decoding import Decoded, beam_decode, greedy_decode

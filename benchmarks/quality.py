@@ -32,7 +32,9 @@ from pathlib import Path
 from _report import RESULTS, commit, write_result
 
 from astae.core.config import GeneratorConfig, TrainConfig, load_config
-from astae.core.dataset import build_dataset, import_dataset, load_dataset
+from astae.core.dataset import load_dataset
+from astae.core.dataset_build import build_dataset
+from astae.core.dataset_import import import_dataset
 from astae.core.evaluation import evaluate_checkpoint
 from astae.core.reporting import TrainCallbacks
 from astae.core.training import train

@@ -25,7 +25,7 @@ import torch
 from _report import write_result
 
 from astae.core.config import GeneratorConfig, ModelConfig
-from astae.core.dataset import build_dataset
+from astae.core.dataset_build import build_dataset
 from astae.core.derivation import DerivationState
 from astae.core.grammar import MAX_PARAMS
 from astae.core.model.autoencoder import ASTAutoencoder

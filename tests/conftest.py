@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 from astae.core.config import GeneratorConfig  # noqa: E402
-from astae.core.dataset import build_dataset  # noqa: E402
+from astae.core.dataset_build import build_dataset  # noqa: E402
 
 TINY = GeneratorConfig(chunk_size=32)
 

@@ -11,7 +11,7 @@ from astae.cli import dataset, evaluate, inspect, sample, synthesize, train
 from astae.cli._common import console, fail, handle_errors, output_dir, progress_bar
 from astae.cli.render import TrainProgress, render_build_report, render_reconstructions, render_train_result
 from astae.cli.render_model import render_sample_report
-from astae.core.dataset import BuildReport, Progress
+from astae.core.dataset_build import BuildReport, Progress
 from astae.core.quickstart import QUICKSTART_CONFIG, QuickstartCallbacks, check_replaceable, run_quickstart
 from astae.core.reporting import TrainResult
 

@@ -9,7 +9,8 @@ import typer
 from astae.cli._common import console, handle_errors, progress_bar
 from astae.cli.render import kv_table, render_build_report
 from astae.core.config import ConfigError, GeneratorConfig, load_config
-from astae.core.dataset import build_dataset, import_dataset
+from astae.core.dataset_build import build_dataset
+from astae.core.dataset_import import import_dataset
 from astae.core.shards import MergeReport, ShardReport, build_shard, merge_shards, parse_shard
 
 app = typer.Typer(no_args_is_help=True, help="Build or import program datasets.")

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from astae.core.dataset import BuildReport
+from astae.core.dataset_build import BuildReport
 from astae.core.derivation import Node, Var
 from astae.core.grammar import GRAMMAR, variable_name
 from astae.core.inspection import DatasetSummary, ProgramView

@@ -1,4 +1,4 @@
-"""Sets of strings that take 16 bytes a member: the build's dedup state (`dataset._Selection`)."""
+"""Sets of strings that take 16 bytes a member: the build's dedup state (`dataset_build.Selection`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from astae.core.config import ConfigError, GeneratorConfig, TrainConfig, merge, validate
-from astae.core.dataset import MANIFEST, BuildReport, Progress, build_dataset
+from astae.core.dataset import MANIFEST
+from astae.core.dataset_build import BuildReport, Progress, build_dataset
 from astae.core.reporting import TrainCallbacks, TrainResult
 
 if TYPE_CHECKING:

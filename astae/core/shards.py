@@ -34,22 +34,18 @@ from pydantic import ValidationError
 
 from astae.core.astgraph import ASTGraph, build_ast_graph
 from astae.core.config import GeneratorConfig
-from astae.core.dataset import (
-    FORMAT_VERSION,
-    MANIFEST,
+from astae.core.dataset import FORMAT_VERSION, MANIFEST, DatasetError, parse_json, read_manifest_file
+from astae.core.dataset_build import (
     BuildReport,
-    DatasetError,
     Progress,
-    _admit_all,
-    _base_manifest,
-    _json_record,
-    _limits,
-    _patch_counts,
-    _Selection,
-    _write_dataset,
+    Selection,
+    admit_all,
+    base_manifest,
     generate_chunks,
-    read_manifest_file,
+    patch_counts,
     staged_directory,
+    worker_limits,
+    write_dataset,
 )
 from astae.core.generator import Candidate, ChunkResult
 from astae.core.grammar import GRAMMAR
@@ -127,9 +123,9 @@ def build_shard(
         raise DatasetError(f"--margin must be positive, not {margin}")
     start = time.perf_counter()
     target = math.ceil(n * margin / count)
-    own = _Selection(target)  # the shard's own dedup decides when to stop; nothing is dropped
+    own = Selection(target)  # the shard's own dedup decides when to stop; nothing is dropped
     chunks = 0
-    with staged_directory(out, force) as stage, SandboxPool(workers, _limits(cfg)) as pool:
+    with staged_directory(out, force) as stage, SandboxPool(workers, worker_limits(cfg)) as pool:
         results = generate_chunks(pool, cfg, seed, itertools.count(index, count))
         with open(stage / CHUNKS, "w", encoding="utf-8") as f, contextlib.closing(results):
             for result in results:
@@ -282,7 +278,7 @@ class _Reader:
         """The next chunk, which must be `chunk`."""
         self.line += 1
         where = f"{self.file}:{self.line}"
-        record = _json_record(self.f.readline(), where)
+        record = parse_json(self.f.readline(), where)
         if not isinstance(record, dict) or record.get("chunk") != chunk:
             raise DatasetError(f"{where}: expected chunk {chunk}")
         items = record.get("items")
@@ -323,7 +319,7 @@ class _Chunks:
                 yield self.readers[chunk % len(self.readers)].read(chunk)
                 continue
             if generated is None:  # the first chunk no shard holds: from here the pool runs ahead
-                pool = self.stack.enter_context(SandboxPool(self.workers, _limits(self.cfg)))
+                pool = self.stack.enter_context(SandboxPool(self.workers, worker_limits(self.cfg)))
                 missing = (c for c in itertools.count(chunk) if not self._stored(c))
                 generated = self.stack.enter_context(
                     contextlib.closing(generate_chunks(pool, self.cfg, self.seed, missing))
@@ -360,15 +356,15 @@ def merge_shards(
             raise DatasetError(f"--out {out}: is one of the shards; write the dataset elsewhere")
     m = opened[0].manifest
     cfg, seed, n = GeneratorConfig.model_validate(m["generator"]), m["seed"], m["n"]
-    selection = _Selection(n)
+    selection = Selection(n)
     importer = threading.Thread(target=importlib.import_module, args=("astae.core.graphs",))
     importer.start()
     with staged_directory(out, force) as stage, contextlib.ExitStack() as stack:
         readers = [_Reader(s, stack.enter_context(open(s.path / CHUNKS, encoding="utf-8"))) for s in opened]
         chunks = _Chunks(readers, cfg, seed, workers, stack)
-        stream = _with_graphs(_admit_all(iter(chunks), selection, progress))
-        count, _ = _write_dataset(stage, stream, _base_manifest(cfg, seed, "generated"), cfg.shard_size)
-        _patch_counts(stage, selection)
+        stream = _with_graphs(admit_all(iter(chunks), selection, progress))
+        count, _ = write_dataset(stage, stream, base_manifest(cfg, seed, "generated"), cfg.shard_size)
+        patch_counts(stage, selection)
     return MergeReport(
         out, count, selection.candidates, dict(selection.rejected), time.perf_counter() - start, workers,
         shards=len(opened), chunks_read=chunks.read, chunks_generated=chunks.generated,

@@ -126,12 +126,12 @@ def test_help_lists_command_groups():
 
 
 def test_build_that_fails_midway_leaves_no_dataset(tmp_path, monkeypatch):
-    import astae.core.dataset as dataset_module
+    import astae.core.dataset_build as dataset_module
 
     def fail(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(dataset_module, "_patch_counts", fail)
+    monkeypatch.setattr(dataset_module, "patch_counts", fail)
     result = run("dataset", "build", "--out", tmp_path / "d", "--n", 10)
     assert result.exit_code != 0
     assert list(tmp_path.iterdir()) == []

@@ -18,7 +18,8 @@ from astae.cli.render import (
     render_train_result,
     short_signature,
 )
-from astae.core.dataset import build_dataset, load_dataset
+from astae.core.dataset import load_dataset
+from astae.core.dataset_build import build_dataset
 from astae.core.grammar import all_signatures
 from astae.core.inspection import grammar_table, summarize_dataset, view_program
 from astae.core.reporting import TrainResult

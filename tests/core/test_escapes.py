@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from astae.core.config import GeneratorConfig
-from astae.core.dataset import FORMAT_VERSION, DatasetError, import_dataset, load_dataset
+from astae.core.dataset import FORMAT_VERSION, DatasetError, load_dataset
+from astae.core.dataset_import import import_dataset
 from astae.core.executor import Executor, Job
 from astae.core.grammar import GRAMMAR
 from astae.core.language import LanguageError, check_source

@@ -85,7 +85,7 @@ def test_exception_raised_by_a_task_function_is_reraised_in_the_parent():
 
 
 def test_generator_workers_wait_ten_metered_calls_before_counting_a_hang():
-    from astae.core.dataset import _limits
+    from astae.core.dataset_build import worker_limits
     from astae.core.generator import METERED_CPU_SECONDS
 
-    assert _limits(GeneratorConfig()).hang_timeout >= 10 * METERED_CPU_SECONDS
+    assert worker_limits(GeneratorConfig()).hang_timeout >= 10 * METERED_CPU_SECONDS

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from astae.core.dataset import MANIFEST, PROGRAMS, DatasetError, build_dataset, generate_chunks, load_dataset
+from astae.core.dataset import MANIFEST, PROGRAMS, DatasetError, load_dataset
+from astae.core.dataset_build import build_dataset, generate_chunks
 from astae.core.generator import ChunkResult
 from astae.core.sandbox_pool import TaskFailure
 from astae.core.shards import CHUNKS, build_shard, default_margin, merge_shards, parse_shard
