@@ -46,8 +46,8 @@ def run_one(data: Path, size: int, visits: int, config: Path) -> dict:
 
     from astae.core.config import TrainConfig, load_config
     from astae.core.evaluation import evaluate_checkpoint
-    from astae.core.reporting import TrainCallbacks
     from astae.core.training import train
+    from astae.core.training_events import TrainCallbacks
 
     torch.set_num_threads(1)
     started = time.perf_counter()

@@ -56,8 +56,8 @@ def run_one(name: str, data: Path, programs: int, epochs: int, overrides: list[s
     import torch
 
     from astae.core.config import TrainConfig, load_config
-    from astae.core.reporting import TrainCallbacks
     from astae.core.training import train
+    from astae.core.training_events import TrainCallbacks
 
     torch.set_num_threads(1)
     epochs_seen: list[dict] = []

@@ -36,8 +36,8 @@ from astae.core.dataset import load_dataset
 from astae.core.dataset_build import build_dataset
 from astae.core.dataset_import import import_dataset
 from astae.core.evaluation import evaluate_checkpoint
-from astae.core.reporting import TrainCallbacks
 from astae.core.training import train
+from astae.core.training_events import TrainCallbacks
 
 ROOT = Path(__file__).parent.parent
 HANDWRITTEN = Path(__file__).parent / "data" / "handwritten.py"

@@ -34,7 +34,7 @@ from astae.core.executor import Executor, Job
 from astae.core.generator import sample_inputs
 from astae.core.sandbox import Outcome
 from astae.core.synthesis import DEFAULT_METHOD, METHODS, SEARCH_LIMITS, Synthesizer
-from astae.core.tasks import task_from_record
+from astae.core.synthesis_tasks import task_from_record
 from astae.core.training_data import checkpoint_data
 
 FRESH = 5  # fresh examples a solution must also satisfy

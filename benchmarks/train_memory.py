@@ -77,8 +77,8 @@ def run_steps(data_dir: Path, steps: int, artifacts: Path) -> None:
     import time
 
     from astae.core.config import TrainConfig
-    from astae.core.reporting import TrainCallbacks
     from astae.core.training import train
+    from astae.core.training_events import TrainCallbacks
 
     class StopAfter(TrainCallbacks):
         def __init__(self) -> None:

@@ -13,7 +13,7 @@ from astae.cli.render import TrainProgress, render_build_report, render_reconstr
 from astae.cli.render_model import render_sample_report
 from astae.core.dataset_build import BuildReport, Progress
 from astae.core.quickstart import QUICKSTART_CONFIG, QuickstartCallbacks, check_replaceable, run_quickstart
-from astae.core.reporting import TrainResult
+from astae.core.training_events import TrainResult
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -28,7 +28,7 @@ from astae.core.dataset_build import BuildReport
 from astae.core.derivation import Node, Var
 from astae.core.grammar import GRAMMAR, variable_name
 from astae.core.inspection import DatasetSummary, ProgramView
-from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
+from astae.core.training_events import RunInfo, TrainCallbacks, TrainResult
 
 if TYPE_CHECKING:  # these core modules load torch; `astae --help` must not
     from astae.core.model_inspection import CheckpointSummary, LatentMap, TrainingHistory

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the reports' modules load the model stack; rendering does n
     from astae.core.evaluation import EvalReport
     from astae.core.sampling import SampleReport
     from astae.core.synthesis import SynthesisResult
-    from astae.core.tasks import SynthesisTask
+    from astae.core.synthesis_tasks import SynthesisTask
 
 SIGNATURES_SHOWN = 12
 _COUNT_OF = {"exact_match": "exact", "compilation_rate": "compiled", "one_example_rate": "one_example",

@@ -36,7 +36,7 @@ def synthesize_command(
     """Search for a program that satisfies the examples (exit 0 if found, 1 if not)."""
     from astae.core.files import write_json
     from astae.core.synthesis import synthesize  # the model stack loads only now
-    from astae.core.tasks import load_task
+    from astae.core.synthesis_tasks import load_task
 
     if out is not None:
         output_path(out, "--out")

@@ -10,7 +10,7 @@ import typer
 from astae.cli._common import console, fail, handle_errors
 from astae.cli.render import TrainProgress, render_train_result
 from astae.core.config import TrainConfig, load_config
-from astae.core.reporting import TrainCallbacks
+from astae.core.training_events import TrainCallbacks
 
 
 def train_command(

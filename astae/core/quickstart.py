@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from astae.core.config import ConfigError, GeneratorConfig, TrainConfig, merge, validate
 from astae.core.dataset import MANIFEST
 from astae.core.dataset_build import BuildReport, Progress, build_dataset
-from astae.core.reporting import TrainCallbacks, TrainResult
+from astae.core.training_events import TrainCallbacks, TrainResult
 
 if TYPE_CHECKING:
     from astae.core.sampling import SampleReport

@@ -54,7 +54,7 @@ from astae.core.mutation import mutate
 from astae.core.sandbox import ExampleResult, Outcome
 from astae.core.sandbox_pool import ExecutionLimits
 from astae.core.shrinking import shrink
-from astae.core.tasks import SynthesisTask
+from astae.core.synthesis_tasks import SynthesisTask
 from astae.core.trained import TrainedModel
 
 # hybrid solved the most held-out tasks at 100 and 1,000 candidates (docs/synthesis.md)

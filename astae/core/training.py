@@ -51,9 +51,9 @@ from astae.core.latent import fit_prior
 from astae.core.metrics import ScoreTally
 from astae.core.model.autoencoder import LOSS_KEYS, ASTAutoencoder, LossOutput
 from astae.core.plots import plot_curves
-from astae.core.reporting import RunInfo, TrainCallbacks, TrainResult
 from astae.core.tracking import METRICS_FILE, Tracker, choose_wandb_mode, read_metrics, rewind_metrics
 from astae.core.training_data import TrainingData, batches, config_data, epoch_batches, make_batch
+from astae.core.training_events import RunInfo, TrainCallbacks, TrainResult
 
 EXAMPLES_SHOWN = 5  # decoded programs beside their originals in a TrainResult
 

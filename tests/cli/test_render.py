@@ -22,7 +22,7 @@ from astae.core.dataset import load_dataset
 from astae.core.dataset_build import build_dataset
 from astae.core.grammar import all_signatures
 from astae.core.inspection import grammar_table, summarize_dataset, view_program
-from astae.core.reporting import TrainResult
+from astae.core.training_events import TrainResult
 from tests.cli.narrow import assert_fits, kv_value, render, row, words
 from tests.conftest import TINY
 

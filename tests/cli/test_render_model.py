@@ -71,7 +71,7 @@ def test_sample_report_fits_80_columns(tiny_run):
 
 def test_synthesis_summary_fits_80_columns(tiny_run, tmp_path):
     from astae.core.synthesis import synthesize
-    from astae.core.tasks import load_task
+    from astae.core.synthesis_tasks import load_task
 
     examples = tmp_path / "three_lists.json"
     examples.write_text(json.dumps([{"input": [[3, 1], [2], [7, 7, 7]], "output": [3, 1, 2]},

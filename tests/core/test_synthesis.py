@@ -21,7 +21,7 @@ from astae.core.synthesis import (
     simplify,
     synthesize,
 )
-from astae.core.tasks import SynthesisTask, task_from_record
+from astae.core.synthesis_tasks import SynthesisTask, task_from_record
 
 IDENTITY = SynthesisTask(
     Signature(("list",), "list"),

@@ -14,10 +14,10 @@ from astae.core.config import (
     TrainingConfig,
 )
 from astae.core.devices import resolve_device
-from astae.core.reporting import TrainCallbacks
 from astae.core.tracking import read_metrics
 from astae.core.training import train
 from astae.core.training_data import prepare_data
+from astae.core.training_events import TrainCallbacks
 
 METRIC_KEYS = ("loss", "reconstruction_loss", "kl", "similarity", "exact_match", "compilation_rate",
                "one_example_rate", "all_examples_rate")

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from astae.core.grammar import Signature
-from astae.core.tasks import (
+from astae.core.synthesis_tasks import (
     MAX_EXAMPLES,
     TaskError,
     infer_signature,
@@ -312,7 +312,7 @@ def test_unreadable_file_is_an_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("astae.core.tasks.open", refuse, raising=False)
+    monkeypatch.setattr("astae.core.synthesis_tasks.open", refuse, raising=False)
     with pytest.raises(TaskError, match=rf"^{path}: cannot read \(Permission denied\)"):
         load_task(path)
 
