@@ -60,12 +60,10 @@ def train_command(
         "tracking.wandb_project": wandb_project, "tracking.wandb_run": wandb_run,
         "tracking.wandb": False if no_wandb else None, "tracking.artifacts_dir": artifacts_dir,
     }
-    from astae.core.checkpoint import load_model  # the model stack loads only when training
-    from astae.core.distributed import Cluster, MainFailed, PeerLost
-    from astae.core.training import train
+    from astae.core.distributed import Cluster, MainFailed, PeerLost  # the model stack loads only now
+    from astae.core.training import read_resume, train
 
-    # Loading the model checks that the checkpoint's weights fit its own config.
-    checkpoint = load_model(resume)[2] if resume is not None else None
+    checkpoint = read_resume(resume) if resume is not None else None
     base = checkpoint["config"] if checkpoint is not None else None
     cfg = load_config(TrainConfig, config, overrides, assignments, base=base)
     main = Cluster.from_env().is_main  # under torchrun only rank 0 talks to the terminal

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from astae.core import distributed
-from astae.core.checkpoint import load_checkpoint, save_checkpoint
+from astae.core.checkpoint import load_checkpoint, load_model, save_checkpoint
 from astae.core.config import ConfigError, TrainConfig
 from astae.core.devices import resolve_device
 from astae.core.distributed import Cluster
@@ -330,6 +330,12 @@ class _Silent:
         return None
 
 
+def read_resume(resume: Path) -> dict:
+    """The checkpoint a run resumes from, checked: this astae can use it and its weights fit the
+    model its own config describes (a CheckpointError naming the file otherwise)."""
+    return load_model(resume)[2]
+
+
 def train(
     cfg: TrainConfig, resume: Path | None = None, callbacks: TrainCallbacks | None = None,
     checkpoint: dict | None = None,
@@ -339,7 +345,7 @@ def train(
 
     `checkpoint`: the already loaded contents of `resume`, if the caller has read it."""
     if resume is not None and checkpoint is None:
-        checkpoint = load_checkpoint(resume)
+        checkpoint = read_resume(resume)
     cluster = Cluster.from_env()
     t = cfg.training
     if t.threads:
