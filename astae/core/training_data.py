@@ -59,16 +59,13 @@ class SplitBuilder:
         self.rule = rule
         self.lengths = array("i")  # actions of every program read, in id order
         self.ids, self.marks = array("q"), array("b")
-
-    @property
-    def skipped(self) -> int:
-        """Programs read that the rule leaves out (over the decode budget)."""
-        return len(self.lengths) - len(self.ids)
+        self.skipped = 0  # programs read that the rule leaves out (over the decode budget)
 
     def add(self, record: dict) -> bool:
         """Note the next record; whether the rule uses it."""
         self.lengths.append(len(record["actions"]))
         if len(record["actions"]) > self.rule.max_decode_steps:
+            self.skipped += 1
             return False
         self.place(record)
         return True
