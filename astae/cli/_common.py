@@ -24,7 +24,7 @@ from rich.text import Text
 
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
-from astae.core.errors import CheckpointError, GraphStoreError, TaskError, WriteError
+from astae.core.errors import CheckpointError, GraphStoreError, NamesParameters, TaskError, WriteError
 from astae.core.language import LanguageError
 
 console = Console()
@@ -36,6 +36,19 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Core parameters whose flag is not `--` + their name.
+FLAGS = {"assignments": "--set"}
+
+
+def flag(parameter: str) -> str:
+    """The command-line flag of a core function's parameter."""
+    return FLAGS.get(parameter, f"--{parameter}")
+
+
+def user_message(error: Exception) -> str:
+    """A user error's message, with the core parameters it names spelled as their flags."""
+    return error.spelled(flag) if isinstance(error, NamesParameters) else str(error)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -52,7 +65,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as e:
-            raise fail(_escape(str(e))) from None
+            raise fail(_escape(user_message(e))) from None
         except WriteError as e:  # the machine, not the input: disk full, quota, read-only, permission
             raise fail(_escape(str(e)), code=1) from None
         except KeyboardInterrupt:

@@ -9,7 +9,7 @@ import typer
 
 from astae.cli._common import console, fail, handle_errors
 from astae.cli.render import TrainProgress, render_train_result
-from astae.core.config import TrainConfig, load_config
+from astae.core.config import ConfigError, TrainConfig, load_config
 from astae.core.training_events import TrainCallbacks
 
 
@@ -66,6 +66,8 @@ def train_command(
     checkpoint = read_resume(resume) if resume is not None else None
     base = checkpoint["config"] if checkpoint is not None else None
     cfg = load_config(TrainConfig, config, overrides, assignments, base=base)
+    if cfg.data.data_dir is None:
+        raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
     main = Cluster.from_env().is_main  # under torchrun only rank 0 talks to the terminal
     progress = TrainProgress(console) if main else contextlib.nullcontext(TrainCallbacks())
     try:

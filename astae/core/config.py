@@ -12,10 +12,11 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from astae.core.errors import NamesParameters
 from astae.core.grammar import MAX_PARAMS
 
 
-class ConfigError(ValueError):
+class ConfigError(NamesParameters, ValueError):
     """A configuration that cannot be used; the message names the file and key paths."""
 
 
@@ -101,7 +102,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """`key.path=value` with the value read as YAML (so numbers, lists and booleans work)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"`--set {text}`: expected key.path=value")
+        raise ConfigError.naming("`{assignments} {text}`: expected key.path=value", text=text)
     try:
         return key.strip(), yaml.safe_load(raw)
     except (yaml.YAMLError, ValueError, RecursionError):  # not YAML: validation judges the text

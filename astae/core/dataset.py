@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from astae.core.errors import NamesParameters
 from astae.core.grammar import GRAMMAR
 
 FORMAT_VERSION = 1
@@ -28,7 +29,7 @@ PROGRAMS = "programs.jsonl"
 GRAPHS = "graphs"
 
 
-class DatasetError(ValueError):
+class DatasetError(NamesParameters, ValueError):
     """A dataset that cannot be built, read or used; the message says what and where."""
 
 

@@ -65,7 +65,7 @@ def staged_directory(out: Path, force: bool) -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise DatasetError(f"{out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise DatasetError(f"{out}: already exists; pass --force to replace it")
+        raise DatasetError.naming("{path}: already exists; pass {force} to replace it", path=out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned_stages(out)
@@ -278,9 +278,9 @@ def build_dataset(
     """Generate exactly `n` filtered, deduplicated programs with examples into `out`."""
     cfg = cfg or GeneratorConfig()
     if n < 1:
-        raise DatasetError(f"--n must be at least 1, not {n}")
+        raise DatasetError.naming("{n} must be at least 1, not {value}", value=n)
     if workers < 1:
-        raise DatasetError(f"--workers must be at least 1, not {workers}")
+        raise DatasetError.naming("{workers} must be at least 1, not {value}", value=workers)
     start = time.perf_counter()
     selection = Selection(n)
     # DGL takes seconds to import: let that overlap with the first round of generation.

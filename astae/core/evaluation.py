@@ -169,10 +169,10 @@ def evaluate_checkpoint(
     of one chunk at a time), so memory does not grow with the dataset; `dump` gets one JSON line
     per program, written to a temp file and renamed into place at the end."""
     if split not in SPLITS:
-        raise ConfigError(f"--split: {split!r} is not one of {', '.join(SPLITS)}")
+        raise ConfigError.not_one_of("split", split, SPLITS)
     if beam < 1:
-        raise ConfigError(f"--beam: the beam width must be at least 1, not {beam}")
-    target = resolve_device(device, "--device")
+        raise ConfigError.naming("{beam}: the beam width must be at least 1, not {value}", value=beam)
+    target = resolve_device(device, "device", parameter=True)
     trained = TrainedModel(checkpoint, target)
     model, cfg = trained.model, trained.cfg
     dataset = trained.dataset(data_dir)

@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 from astae.core.derivation import DerivationState, IllegalAction, replay, tree_depth
+from astae.core.errors import NamesParameters
 from astae.core.grammar import (
     BUILTINS,
     GRAMMAR,
@@ -28,7 +29,7 @@ from astae.core.idioms import Refusal, desugar
 MAX_NESTING = 60
 
 
-class LanguageError(ValueError):
+class LanguageError(NamesParameters, ValueError):
     """A program outside the language; the message names the construct and its line."""
 
     def __init__(self, message: str, line: int | None = None) -> None:

@@ -241,9 +241,9 @@ def latent_map(
     the recorded path), project the codes to 2-D and draw them into `out` (default:
     `default_map_path`; a directory gets the default file name inside it)."""
     if split not in SPLITS:
-        raise ConfigError(f"--split: {split!r} is not one of {', '.join(SPLITS)}")
+        raise ConfigError.not_one_of("split", split, SPLITS)
     out = _output_path(Path(checkpoint), out)
-    torch_device = resolve_device(device, "--device")
+    torch_device = resolve_device(device, "device", parameter=True)
     trained = TrainedModel(checkpoint, torch_device)
     cfg = trained.cfg
     data = trained.data(data_dir)
@@ -275,7 +275,7 @@ def _output_path(checkpoint: Path, out: Path | None) -> Path:
         return out / default_map_path(checkpoint).name
     formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
     if out.suffix.lstrip(".").lower() not in formats:
-        raise ConfigError(f"--out: {out}: not an image file name (use .png, .svg or .pdf)")
+        raise ConfigError.naming("{out}: {path}: not an image file name (use .png, .svg or .pdf)", path=out)
     return out
 
 

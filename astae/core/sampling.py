@@ -131,7 +131,7 @@ def _decode_options(temperature: float | None, seed: int) -> tuple[DecodeOptions
     if temperature is None:
         return DecodeOptions(), {"strategy": "greedy"}
     if temperature <= 0:
-        raise ConfigError(f"--temperature: must be positive, not {temperature}")
+        raise ConfigError.naming("{temperature}: must be positive, not {value}", value=temperature)
     decoding = {"strategy": "sampling", "temperature": temperature}
     return DecodeOptions(temperature=temperature, seed=seed), decoding
 
@@ -203,7 +203,7 @@ def sample_prior(
 ) -> SampleReport:
     """Decode n codes drawn from a prior (greedy if `temperature` is None)."""
     if n < 1:
-        raise ConfigError(f"--n: must be at least 1, not {n}")
+        raise ConfigError.naming("{n}: must be at least 1, not {value}", value=n)
     options, decoding = _decode_options(temperature, seed)
     ctx = SamplingContext.open(checkpoint, data_dir, need_data=False)
     chosen = ctx.prior(prior)
@@ -218,7 +218,7 @@ def interpolate(
 ) -> SampleReport:
     """Decode `steps` evenly spaced points from program a's code to program b's (both included)."""
     if steps < 2:
-        raise ConfigError(f"--steps: at least 2 points are needed, not {steps}")
+        raise ConfigError.naming("{steps}: at least 2 points are needed, not {value}", value=steps)
     options, decoding = _decode_options(temperature, seed)
     ctx = SamplingContext.open(checkpoint, data_dir, need_data=True)
     ends = ctx.codes([a, b])
@@ -236,9 +236,9 @@ def neighbours(
     """Decode program `program_id`'s own code, then n codes around it: z + radius * sigma * eps,
     with sigma the per-dimension spread of the training codes and eps ~ N(0, I)."""
     if radius < 0:
-        raise ConfigError(f"--radius: must not be negative, not {radius}")
+        raise ConfigError.naming("{radius}: must not be negative, not {value}", value=radius)
     if n < 1:
-        raise ConfigError(f"--n: must be at least 1, not {n}")
+        raise ConfigError.naming("{n}: must be at least 1, not {value}", value=n)
     options, decoding = _decode_options(temperature, seed)
     ctx = SamplingContext.open(checkpoint, data_dir, need_data=True)
     centre = ctx.codes([program_id])[0]

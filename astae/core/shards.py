@@ -65,11 +65,13 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(p) for p in parts)
     except ValueError:
-        raise DatasetError(f"--shard {text}: expected I/N, shard I of N counted from 0 (e.g. 0/4)") from None
+        raise DatasetError.naming("{shard} {text}: expected I/N, shard I of N counted from 0 (e.g. 0/4)",
+                                  text=text) from None
     if count < 1:
-        raise DatasetError(f"--shard {text}: the number of shards must be at least 1")
+        raise DatasetError.naming("{shard} {text}: the number of shards must be at least 1", text=text)
     if not 0 <= index < count:
-        raise DatasetError(f"--shard {text}: the shard index must be 0..{count - 1} (counted from 0)")
+        raise DatasetError.naming("{shard} {text}: the shard index must be 0..{last} (counted from 0)",
+                                  text=text, last=count - 1)
     return index, count
 
 
@@ -113,14 +115,15 @@ def build_shard(
     cfg = cfg or GeneratorConfig()
     index, count = shard
     if n < 1:
-        raise DatasetError(f"--n must be at least 1, not {n}")
+        raise DatasetError.naming("{n} must be at least 1, not {value}", value=n)
     if workers < 1:
-        raise DatasetError(f"--workers must be at least 1, not {workers}")
+        raise DatasetError.naming("{workers} must be at least 1, not {value}", value=workers)
     if count < 1 or not 0 <= index < count:
-        raise DatasetError(f"--shard {index}/{count}: need N >= 1 and 0 <= I < N")
+        raise DatasetError.naming("{shard} {index}/{count}: need N >= 1 and 0 <= I < N",
+                                  index=index, count=count)
     margin = default_margin(count) if margin is None else margin
     if not margin > 0:
-        raise DatasetError(f"--margin must be positive, not {margin}")
+        raise DatasetError.naming("{margin} must be positive, not {value}", value=margin)
     start = time.perf_counter()
     target = math.ceil(n * margin / count)
     own = Selection(target)  # the shard's own dedup decides when to stop; nothing is dropped
@@ -238,11 +241,12 @@ def _check_fit(shards: list[_Shard]) -> list[_Shard]:
     """The shards in index order, once they are known to be all N shards of one build."""
     first = shards[0]
     for s in shards[1:]:
-        for key, what in (("seed", "seeds"), ("n", "--n")):
+        for key, what in (("seed", "seeds"), ("n", "{n}")):
             if s.manifest[key] != first.manifest[key]:
-                raise DatasetError(
-                    f"{first.path} and {s.path}: different {what} ({first.manifest[key]} and "
-                    f"{s.manifest[key]}); shards of one dataset share seed, --n and config"
+                raise DatasetError.naming(
+                    "{first} and {other}: different " + what + " ({a} and {b}); shards of one dataset "
+                    "share seed, {n} and config",
+                    first=first.path, other=s.path, a=first.manifest[key], b=s.manifest[key],
                 )
         if s.manifest["shard"]["count"] != first.manifest["shard"]["count"]:
             raise DatasetError(
@@ -347,13 +351,14 @@ def merge_shards(
     if not shards:
         raise DatasetError("no shard directories given")
     if workers < 1:
-        raise DatasetError(f"--workers must be at least 1, not {workers}")
+        raise DatasetError.naming("{workers} must be at least 1, not {value}", value=workers)
     start = time.perf_counter()
     opened = _check_fit([_open_shard(Path(p)) for p in shards])
     out = Path(out)
     for s in opened:
         if out.resolve() == s.path.resolve():
-            raise DatasetError(f"--out {out}: is one of the shards; write the dataset elsewhere")
+            raise DatasetError.naming("{out} {path}: is one of the shards; write the dataset elsewhere",
+                                      path=out)
     m = opened[0].manifest
     cfg, seed, n = GeneratorConfig.model_validate(m["generator"]), m["seed"], m["n"]
     selection = Selection(n)

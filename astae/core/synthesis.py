@@ -130,7 +130,7 @@ class Scorer:
 
     def __init__(self, task: SynthesisTask, executor: Executor, budget: int) -> None:
         if budget < 1:
-            raise ConfigError(f"--budget: must be at least 1, not {budget}")
+            raise ConfigError.naming("{budget}: must be at least 1, not {value}", value=budget)
         self.inputs = [list(ex["input"]) for ex in task.examples]
         self.expected = [ex["output"] for ex in task.examples]
         self.executor = executor
@@ -440,7 +440,7 @@ METHODS = tuple(SEARCHERS)
 def check_method(method: str) -> None:
     """Refuse a method name that has no searcher."""
     if method not in SEARCHERS:
-        raise ConfigError(f"--method: {method!r} is not one of {', '.join(METHODS)}")
+        raise ConfigError.not_one_of("method", method, METHODS)
 
 
 class Synthesizer:

@@ -128,7 +128,10 @@ def _read_task(f: BinaryIO, name: str, index: int | None) -> SynthesisTask:
 
 
 def _index_without_records(name: str, index: int) -> TaskError:
-    return TaskError(f"{name}: --index {index} picks a programs.jsonl record, but this file holds examples")
+    return TaskError.naming(
+        "{name}: {index} {value} picks a programs.jsonl record, but this file holds examples",
+        name=name, value=index,
+    )
 
 
 def _numbered_lines(f: BinaryIO, name: str) -> Iterator[tuple[int, str]]:
@@ -209,7 +212,8 @@ def _pick_record(records: Iterator[tuple[int, dict]], name: str, index: int | No
             break
     span = f"ids {min(ids)} to {max(ids)}" if ids else "none has an id"
     if index is None and count > 1:
-        raise TaskError(f"{name}: holds {count} records ({span}); pass --index ID to pick one")
+        raise TaskError.naming("{name}: holds {count} records ({span}); pass {index}=ID to pick one",
+                               name=name, count=count, span=span)
     if chosen is None:
         raise TaskError(f"{name}: no record with id {index} ({count} records, {span})")
     lineno, record = chosen

@@ -67,16 +67,16 @@ class TrainedModel:
         """The named prior of the latent space: `standard` N(0, I), or `aggregate`, the checkpoint's
         stored one or else one fitted now to `data`'s training split (noted in `notes`)."""
         if name not in PRIORS:
-            raise ConfigError(f"--prior: {name!r} is not one of {', '.join(PRIORS)}")
+            raise ConfigError.not_one_of("prior", name, PRIORS)
         if name == "standard":
             return LatentPrior.standard(self.cfg.model.latent_dim)
         stored = self.payload.get("latent_prior")
         if stored is not None:
             return LatentPrior.from_payload(stored)
         if data is None:
-            raise CheckpointError(
-                f"{self.checkpoint}: no aggregate prior stored and its dataset is not available to fit "
-                "one; pass --data_dir DIR or --prior standard"
+            raise CheckpointError.naming(
+                "{checkpoint}: no aggregate prior stored and its dataset is not available to fit "
+                "one; pass {data_dir}=DIR or {prior}=standard", checkpoint=self.checkpoint,
             )
         self.notes.append(
             f"aggregate prior fitted now to {len(data.train_ids):,} training programs "

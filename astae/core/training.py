@@ -101,7 +101,7 @@ class _Run:
         self.device = device
         t = cfg.training
         if cfg.data.data_dir is None:
-            raise ConfigError("data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir")
+            raise ConfigError("data.data_dir: no dataset given; set data.data_dir")
         self.data: TrainingData = config_data(cfg, cfg.data.data_dir)
         torch.manual_seed(t.seed)
         self.model = ASTAutoencoder(cfg.model, self.data.num_features).to(self.device)

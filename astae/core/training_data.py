@@ -307,9 +307,10 @@ def checkpoint_data_dir(payload: dict, data_dir: Path | None = None) -> Path:
         return Path(data_dir)
     recorded = payload.get("dataset", {}).get("path")
     if not recorded:
-        raise DatasetError("the checkpoint records no dataset; pass --data_dir DIR")
+        raise DatasetError.naming("the checkpoint records no dataset; pass {data_dir}=DIR")
     if not Path(recorded).is_dir():
-        raise DatasetError(f"{recorded}: the checkpoint's dataset is gone; pass --data_dir DIR")
+        raise DatasetError.naming("{recorded}: the checkpoint's dataset is gone; pass {data_dir}=DIR",
+                                  recorded=recorded)
     return Path(recorded)
 
 

@@ -363,7 +363,7 @@ def _config_cases() -> list[Case]:
              [f"max_depth: {AT_LEAST_1}"]),
         Case("build-set-unknown-key", _nothing, [*BUILD, "--set", "bogus=1"], ["bogus: unknown key"]),
         Case("train-no-data-dir", _nothing, ["train", "--no_wandb", "--artifacts_dir", "{tmp}/artifacts"],
-             ["data.data_dir: no dataset given"]),
+             ["data.data_dir: no dataset given; pass --data_dir DIR or set data.data_dir"]),
     ]
     return cases
 
@@ -497,7 +497,7 @@ def _output_cases() -> list[Case]:
              ["--out {tmp}: is a directory"]),
         Case("synthesize-records-without-index", _nothing,
              ["synthesize", "{ckpt}", "--examples", "{data}/programs.jsonl", "--out", "{tmp}/report.json"],
-             ["{data}/programs.jsonl", "--index"]),
+             ["{data}/programs.jsonl", "pass --index=ID to pick one"]),
         Case("synthesize-no-such-record", _nothing,
              ["synthesize", "{ckpt}", "--examples", "{data}/programs.jsonl", "--index", "999"],
              ["{data}/programs.jsonl", "999"]),
@@ -571,6 +571,12 @@ def _in_a_dir(env: Env, path: Path) -> None:
     path.mkdir()
 
 
+def _dataset_gone(env: Env, path: Path) -> None:
+    payload = read_checkpoint(env.ckpt)
+    payload["dataset"] = {**payload["dataset"], "path": str(env.tmp / "gone")}
+    save_checkpoint(path, payload)
+
+
 CHECKPOINT_DEFECTS = [
     ("missing", _checkpoint(lambda env, p: None), ["{bad}: no such checkpoint file"]),
     ("a-directory", _checkpoint(_in_a_dir), ["{bad}: no such checkpoint file"]),
@@ -585,6 +591,16 @@ CHECKPOINT_DEFECTS = [
     ("code-executing-pickle", _checkpoint(_exploit), ["{bad}: ", "could run code"]),
     ("other-shape", _checkpoint(_other_shape), ["{bad}: its weights do not fit this astae's model"]),
     ("other-grammar", _checkpoint(_other_grammar), ["{bad}: trained with grammar '0000'"]),
+]
+# A checkpoint whose dataset moved: the commands that need its programs say which flag gives them.
+DATASET_GONE = [
+    Case(f"{name}-dataset-gone", _checkpoint(_dataset_gone), args,
+         ["{tmp}/gone: the checkpoint's dataset is gone; pass --data_dir=DIR"])
+    for name, args in [
+        ("eval", ["eval", "{bad}", "--workers", "1", "--out", "{tmp}/report.json"]),
+        ("sample-interpolate", ["sample", "{bad}", "--interpolate", "0", "1", "--workers", "1"]),
+        ("inspect-latent", ["inspect", "latent", "{bad}", "--out", "{tmp}/map.png"]),
+    ]
 ]
 CHECKPOINT_COMMANDS = {
     "eval": ["eval", "{bad}", "--workers", "1", "--out", "{tmp}/report.json"],
@@ -626,7 +642,7 @@ def _corrupt_best_model(env: Env) -> dict:
     return {}
 
 
-CASES = [*_dataset_cases(), *_config_cases(), *_output_cases(), *_checkpoint_cases()]
+CASES = [*_dataset_cases(), *_config_cases(), *_output_cases(), *_checkpoint_cases(), *DATASET_GONE]
 
 
 # -- the test --------------------------------------------------------------------------------

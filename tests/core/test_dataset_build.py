@@ -83,7 +83,7 @@ def test_existing_directory_is_not_replaced_without_force(tmp_path, tiny_dataset
     target = tmp_path / "copy"
     shutil.copytree(tiny_dataset, target)
     before = (target / PROGRAMS).read_bytes()
-    with pytest.raises(DatasetError, match="--force"):
+    with pytest.raises(DatasetError, match="already exists; pass force to replace it"):
         build_dataset(target, 5, seed=2, cfg=TINY)
     assert (target / PROGRAMS).read_bytes() == before
     build_dataset(target, 5, seed=2, cfg=TINY, force=True)

@@ -102,9 +102,9 @@ def test_size_buckets():
 
 
 def test_bad_split_and_beam_are_config_errors(tiny_run):
-    with pytest.raises(ConfigError, match="--split"):
+    with pytest.raises(ConfigError, match="^split: 'test' is not one of val, train, all"):
         evaluate_checkpoint(tiny_run / "best_model.pt", split="test")
-    with pytest.raises(ConfigError, match="--beam"):
+    with pytest.raises(ConfigError, match="^beam: the beam width must be at least 1"):
         evaluate_checkpoint(tiny_run / "best_model.pt", beam=0)
 
 
@@ -112,7 +112,7 @@ def test_a_gone_dataset_asks_for_data_dir_and_data_dir_overrides(tiny_run, tiny_
     payload = load_checkpoint(tiny_run / "best_model.pt")
     payload["dataset"] = {"path": str(tmp_path / "gone"), "programs": 50}
     moved = save_checkpoint(tmp_path / "moved.pt", payload)
-    with pytest.raises(DatasetError, match="pass --data_dir"):
+    with pytest.raises(DatasetError, match="pass data_dir=DIR"):
         evaluate_checkpoint(moved, workers=1)
     copy = tmp_path / "copy"
     shutil.copytree(tiny_dataset, copy)

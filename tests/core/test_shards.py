@@ -131,7 +131,7 @@ def _set(key, value):
 
 @pytest.mark.parametrize("change, message", [
     (_set("seed", 4), "different seeds"),
-    (_set("n", 100), "different --n"),
+    (_set("n", 100), "different n .*share seed, n and config"),
     (_set("generator.max_depth", 4), r"different generator configs \(max_depth: 3 vs 4\)"),
     (_set("shard.count", 4), "shards of 3 and of 4"),
     (_set("grammar_fingerprint", "0000"), "grammar"),

@@ -255,7 +255,7 @@ def test_not_utf8_in_a_json_document_is_an_error(tmp_path):
 
 def test_several_records_without_index_say_how_many_and_to_pass_index(tmp_path):
     path = _write(tmp_path, _jsonl([_record(i) for i in range(3)]), "programs.jsonl")
-    with pytest.raises(TaskError, match=r"holds 3 records \(ids 0 to 2\); pass --index ID") as info:
+    with pytest.raises(TaskError, match=r"holds 3 records \(ids 0 to 2\); pass index=ID") as info:
         load_task(path)
     assert str(path) in str(info.value)
 
@@ -269,7 +269,7 @@ def test_index_not_in_the_file_is_an_error(tmp_path):
 @pytest.mark.parametrize("text", [json.dumps(EXAMPLES), _jsonl(EXAMPLES)])
 def test_index_on_a_file_of_examples_is_an_error(tmp_path, text):
     path = _write(tmp_path, text)
-    with pytest.raises(TaskError, match=rf"^{path}: --index 2 picks a programs.jsonl record"):
+    with pytest.raises(TaskError, match=rf"^{path}: index 2 picks a programs.jsonl record"):
         load_task(path, index=2)
 
 

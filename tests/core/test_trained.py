@@ -44,7 +44,7 @@ def test_priors_stored_fitted_or_refused(tiny_run, tmp_path):
     trained = TrainedModel(tiny_run / "best_model.pt")
     stored = trained.prior("aggregate")
     assert trained.prior("standard").name == "standard" and trained.notes == []
-    with pytest.raises(ConfigError, match="--prior"):
+    with pytest.raises(ConfigError, match="^prior: 'uniform' is not one of"):
         trained.prior("uniform")
     payload = load_checkpoint(tiny_run / "best_model.pt")
     del payload["latent_prior"]

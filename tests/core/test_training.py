@@ -119,14 +119,18 @@ def test_interrupt_saves_the_last_completed_epoch(tiny_dataset, tmp_path):
 def test_asking_for_an_absent_device_is_a_config_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(ConfigError, match="cuda"):
+    with pytest.raises(ConfigError, match="^training.device: 'cuda' was requested but is not available"):
         resolve_device("cuda")
+    with pytest.raises(ConfigError) as info:
+        resolve_device("cuda", "device", parameter=True)
+    assert str(info.value).startswith("device: 'cuda' was requested")
+    assert info.value.spelled(lambda p: f"--{p}").startswith("--device: 'cuda' was requested")
     assert resolve_device("auto").type in ("cpu", "mps")
 
 
 def test_training_without_a_dataset_says_how_to_give_one(tmp_path):
     cfg = tiny_config(None, tmp_path)
-    with pytest.raises(ConfigError, match="--data_dir"):
+    with pytest.raises(ConfigError, match="data.data_dir: no dataset given; set data.data_dir"):
         train(cfg)
 
 
