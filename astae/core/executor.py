@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from astae.core.sandbox import ExampleResult, Outcome, run_examples
@@ -42,7 +43,7 @@ def _run_task(payload: tuple) -> list[list[tuple]]:
     return out
 
 
-class Executor:
+class Executor(AbstractContextManager["Executor"]):
     """Run `Job`s in a `SandboxPool`; a hang, crash or memory bomb costs only its own job."""
 
     def __init__(self, workers: int = 2, limits: ExecutionLimits = ExecutionLimits(), *,
@@ -95,9 +96,6 @@ class Executor:
     def close(self) -> None:
         """Stop the workers."""
         self._pool.close()
-
-    def __enter__(self) -> Executor:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -16,6 +16,7 @@ the training split).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -204,12 +205,11 @@ def sample_prior(
     """Decode n codes drawn from a prior (greedy if `temperature` is None)."""
     if n < 1:
         raise ConfigError.naming("{n}: must be at least 1, not {value}", value=n)
-    options, decoding = _decode_options(temperature, seed)
-    ctx = SamplingContext.open(checkpoint, data_dir, need_data=False)
-    chosen = ctx.prior(prior)
-    z = chosen.sample(n, torch.Generator().manual_seed(seed))
-    decoded = ctx.decode(z, options)
-    return _report(ctx, "prior", prior, decoding, decoded, [""] * n, seed, workers)
+
+    def codes(ctx: SamplingContext) -> tuple[torch.Tensor, list[str]]:
+        return ctx.prior(prior).sample(n, torch.Generator().manual_seed(seed)), [""] * n
+
+    return _decode_codes(checkpoint, data_dir, False, codes, "prior", prior, temperature, seed, workers)
 
 
 def interpolate(
@@ -219,14 +219,13 @@ def interpolate(
     """Decode `steps` evenly spaced points from program a's code to program b's (both included)."""
     if steps < 2:
         raise ConfigError.naming("{steps}: at least 2 points are needed, not {value}", value=steps)
-    options, decoding = _decode_options(temperature, seed)
-    ctx = SamplingContext.open(checkpoint, data_dir, need_data=True)
-    ends = ctx.codes([a, b])
-    t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)
-    z = (1 - t) * ends[0] + t * ends[1]
-    decoded = ctx.decode(z, options)
-    notes = [f"t={float(v):.2f}" for v in t[:, 0]]
-    return _report(ctx, "interpolate", None, decoding, decoded, notes, seed, workers)
+
+    def codes(ctx: SamplingContext) -> tuple[torch.Tensor, list[str]]:
+        ends = ctx.codes([a, b])
+        t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)
+        return (1 - t) * ends[0] + t * ends[1], [f"t={float(v):.2f}" for v in t[:, 0]]
+
+    return _decode_codes(checkpoint, data_dir, True, codes, "interpolate", None, temperature, seed, workers)
 
 
 def neighbours(
@@ -239,14 +238,26 @@ def neighbours(
         raise ConfigError.naming("{radius}: must not be negative, not {value}", value=radius)
     if n < 1:
         raise ConfigError.naming("{n}: must be at least 1, not {value}", value=n)
+
+    def codes(ctx: SamplingContext) -> tuple[torch.Tensor, list[str]]:
+        centre = ctx.codes([program_id])[0]
+        sigma = ctx.prior("aggregate").std
+        eps = torch.randn(n, centre.shape[0], generator=torch.Generator().manual_seed(seed))
+        offsets = radius * sigma * eps
+        distances = (offsets / sigma).norm(dim=1).div(centre.shape[0] ** 0.5).tolist()
+        notes = ["centre", *(f"distance {d:.2f} sigma" for d in distances)]
+        return torch.cat([centre.unsqueeze(0), centre + offsets]), notes
+
+    return _decode_codes(checkpoint, data_dir, True, codes, "near", "aggregate", temperature, seed, workers)
+
+
+def _decode_codes(
+    checkpoint: Path, data_dir: Path | None, need_data: bool,
+    codes: Callable[[SamplingContext], tuple[torch.Tensor, list[str]]],
+    mode: str, prior: str | None, temperature: float | None, seed: int, workers: int,
+) -> SampleReport:
+    """Open the checkpoint, decode the codes `codes` picks (with a note each), run the programs."""
     options, decoding = _decode_options(temperature, seed)
-    ctx = SamplingContext.open(checkpoint, data_dir, need_data=True)
-    centre = ctx.codes([program_id])[0]
-    sigma = ctx.prior("aggregate").std
-    eps = torch.randn(n, centre.shape[0], generator=torch.Generator().manual_seed(seed))
-    offsets = radius * sigma * eps
-    z = torch.cat([centre.unsqueeze(0), centre + offsets])
-    decoded = ctx.decode(z, options)
-    distances = [0.0, *(offsets / sigma).norm(dim=1).div(centre.shape[0] ** 0.5).tolist()]
-    notes = ["centre", *(f"distance {d:.2f} sigma" for d in distances[1:])]
-    return _report(ctx, "near", "aggregate", decoding, decoded, notes, seed, workers)
+    ctx = SamplingContext.open(checkpoint, data_dir, need_data=need_data)
+    z, notes = codes(ctx)
+    return _report(ctx, mode, prior, decoding, ctx.decode(z, options), notes, seed, workers)

@@ -35,6 +35,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -443,7 +444,7 @@ def check_method(method: str) -> None:
         raise ConfigError.not_one_of("method", method, METHODS)
 
 
-class Synthesizer:
+class Synthesizer(AbstractContextManager["Synthesizer"]):
     """A checkpoint loaded once, with an executor, to run many searches (`astae synthesize`,
     `benchmarks/synthesis.py`)."""
 
@@ -503,9 +504,6 @@ class Synthesizer:
     def close(self) -> None:
         """Stop the executor's workers."""
         self.executor.close()
-
-    def __enter__(self) -> Synthesizer:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
