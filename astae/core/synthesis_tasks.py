@@ -67,6 +67,54 @@ def load_task(path: Path, signature: str | None = None, index: int | None = None
     return task
 
 
+@dataclass
+class SuiteTask:
+    """One task of a suite: its name, the task (the examples a search is shown) and the held-out
+    cases a solution must also get right (never shown to the search)."""
+
+    name: str
+    task: SynthesisTask
+    holdout: list[dict]
+
+
+def load_suite(path: Path) -> list[SuiteTask]:
+    """The tasks of a suite file: a JSON object `{name: {"examples": [...], "holdout": [...]}}`
+    (`holdout` optional), in file order; the holdout cases must fit the examples' signature."""
+    path = Path(path)
+    if path.is_dir():
+        raise TaskError(f"{path}: is a directory, not a task suite file")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TaskError(f"{path}: file not found") from None
+    except OSError as e:
+        raise TaskError(f"{path}: cannot read ({e.strerror or e})") from None
+    document = _loads(_decode(raw, str(path)).removeprefix("\ufeff"), str(path))
+    if not isinstance(document, dict) or not document:
+        raise TaskError(f"{path}: expected a JSON object of named tasks, {{name: {{\"examples\": [...], "
+                        f"\"holdout\": [...]}}}}, not {_describe(document)}")
+    return [_suite_task(name, entry, f"{path}: task {name!r}", str(path)) for name, entry in document.items()]
+
+
+def _suite_task(name: str, entry: object, where: str, file: str) -> SuiteTask:
+    if not isinstance(entry, dict) or "examples" not in entry:
+        raise TaskError(
+            f"{where}: expected an object with \"examples\" (and \"holdout\"), not {_describe(entry)}"
+        )
+    extra = [k for k in entry if k not in ("examples", "holdout")]
+    if extra:
+        raise TaskError(f"{where}: unexpected {_keys(extra)} (a task has \"examples\" and \"holdout\")")
+    task = _from_record({"examples": entry["examples"]}, where, f"{file}#{name}")
+    holdout = entry.get("holdout", [])
+    if not isinstance(holdout, list):
+        raise TaskError(f"{where}: \"holdout\" must be a list of examples, not {_describe(holdout)}")
+    if holdout:
+        at = [(f"{where}: holdout {k}", f"holdout {k}") for k in range(1, len(holdout) + 1)]
+        held = SynthesisTask(_infer(holdout, at, where), holdout, where)
+        _check_signature(held.signature, task, "the holdout cases' signature", where)
+    return SuiteTask(name, task, holdout)
+
+
 def task_from_record(record: dict, path: str) -> SynthesisTask:
     """The task of one programs.jsonl record (already read), checked as `load_task` checks it;
     `path` names it in messages (e.g. `DATASET#17`)."""

@@ -8,6 +8,7 @@ from astae.core.synthesis_tasks import (
     MAX_EXAMPLES,
     TaskError,
     infer_signature,
+    load_suite,
     load_task,
     parse_signature,
     task_from_record,
@@ -321,3 +322,52 @@ def test_task_errors_are_user_errors_for_the_cli():
     from astae.cli._common import USER_ERRORS
 
     assert TaskError in USER_ERRORS
+
+
+# -- suites ----------------------------------------------------------------------------
+
+SUITE = {
+    "shift": {"examples": [{"input": [[1, 2], 3], "output": [4, 5]}, {"input": [[], 1], "output": []}],
+              "holdout": [{"input": [[0], -2], "output": [-2]}]},
+    "weight_3_function_0": {"examples": EXAMPLES},
+}
+
+
+def test_a_suite_keeps_file_order_names_and_holdout_cases(tmp_path):
+    path = _write(tmp_path, json.dumps(SUITE), "suite.json")
+    tasks = load_suite(path)
+    assert [t.name for t in tasks] == ["shift", "weight_3_function_0"]
+    assert tasks[0].task.signature == Signature(("list", "int"), "list")
+    assert tasks[0].holdout == SUITE["shift"]["holdout"]
+    assert tasks[0].task.examples == SUITE["shift"]["examples"]
+    assert tasks[0].task.path == f"{path}#shift"
+    assert tasks[1].holdout == [] and tasks[1].task.signature == SIG
+
+
+@pytest.mark.parametrize("document, message", [
+    ([], "expected a JSON object of named tasks"),
+    ({}, "expected a JSON object of named tasks"),
+    ({"t": [1]}, "task 't': expected an object with \"examples\""),
+    ({"t": {"examples": EXAMPLES, "answer": 3}}, "task 't': unexpected key \"answer\""),
+    ({"t": {"examples": []}}, "task 't': no examples"),
+    ({"t": {"examples": EXAMPLES, "holdout": 5}}, "task 't': \"holdout\" must be a list"),
+    ({"t": {"examples": EXAMPLES, "holdout": [{"input": [[1], 2], "output": [1]}]}},
+     "task 't': the holdout cases' signature \\(list\\[int\\], int\\) -> list\\[int\\] does not fit"),
+    ({"t": {"examples": EXAMPLES, "holdout": [{"input": [[1]], "output": 1}]}}, "task 't': the holdout"),
+    ({"t": {"examples": EXAMPLES, "holdout": [{"input": [[1], 2]}]}},
+     "task 't': holdout 1: missing key \"output\""),
+])
+def test_a_bad_suite_is_one_task_error_naming_the_file_and_task(tmp_path, document, message):
+    path = _write(tmp_path, json.dumps(document), "suite.json")
+    with pytest.raises(TaskError, match=message) as info:
+        load_suite(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_a_missing_or_unreadable_suite_says_so(tmp_path):
+    with pytest.raises(TaskError, match="file not found"):
+        load_suite(tmp_path / "none.json")
+    with pytest.raises(TaskError, match="is a directory"):
+        load_suite(tmp_path)
+    with pytest.raises(TaskError, match="not valid JSON"):
+        load_suite(_write(tmp_path, "{", "broken.json"))
