@@ -7,9 +7,11 @@ prints a table and writes `benchmarks/results/synthesis.json` (`--suite ours`) o
 not measure, so two runs of different methods can share the two cores and one file.
 
 Suites:
-- `ours`: the examples of the first `--tasks` programs of the checkpoint's validation split (the
-  model never trained on them; the search sees only their examples, never their sources). A
-  solution generalises if it also gets 5 fresh random inputs of the task's signature right (drawn
+- `ours`: the examples of the first `--tasks` programs of the checkpoint's test split
+  (`data.test_fraction`: programs nothing trains or tunes on; a checkpoint without one falls back
+  to its validation split, where the methods' settings were chosen, and says so). The search sees
+  only their examples, never their sources. A
+  solution generalises if it also gets 20 fresh random inputs of the task's signature right (drawn
   from the dataset's generator ranges, seeded by the task, none equal to an example's input),
   against the hidden program's outputs on them.
 - `external`: the tasks of a suite written by others, by default
@@ -49,7 +51,7 @@ from astae.core.synthesis import DEFAULT_METHOD, METHODS, SEARCH_LIMITS, Synthes
 from astae.core.synthesis_tasks import SynthesisTask, load_suite, task_from_record
 from astae.core.training_data import checkpoint_data
 
-FRESH = 5  # fresh examples a solution must also satisfy (suite `ours`)
+FRESH = 20  # fresh examples a solution must also satisfy (suite `ours`)
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external" / "deepcoder_synthetic_tasks.json"
 RESULT_NAMES = {"ours": "synthesis", "external": "synthesis_external"}
 
@@ -87,15 +89,21 @@ def generalises(program: str, examples: list[dict], executor: Executor) -> bool:
 def our_cases(
     synth: Synthesizer, checkpoint: Path, data_dir: Path | None, n: int, checker: Executor
 ) -> list[Case]:
-    """The first `n` programs of the checkpoint's validation split as tasks, with fresh examples."""
+    """The first `n` programs of the checkpoint's test split (its validation split if it holds out
+    no test programs, as checkpoints trained with `data.test_fraction: 0` do) as tasks, with fresh
+    examples."""
     data = checkpoint_data(synth.cfg, _payload(checkpoint), data_dir)
-    records = [data.dataset.programs[i] for i in data.val_ids[:n]]
+    split = "test" if len(data.test_ids) else "validation"
+    if split == "validation":
+        print("this checkpoint holds out no test split (data.test_fraction: 0): the tasks come from its "
+              "validation split, on which the methods' settings were chosen", flush=True)
+    records = [data.dataset.programs[i] for i in (data.test_ids if len(data.test_ids) else data.val_ids)[:n]]
     cases = []
     for r in records:
         task = task_from_record(r, f"{data.dataset.path}#{r['id']}")
         fresh = fresh_examples(r["source"], task, synth.generator_cfg, r["id"], checker)
         cases.append(Case(r["id"], task, fresh))
-    print(f"{len(cases)} tasks from {data.dataset.path} (validation split)", flush=True)
+    print(f"{len(cases)} tasks from {data.dataset.path} ({split} split)", flush=True)
     return cases
 
 

@@ -16,7 +16,7 @@ def eval_command(
     data_dir: Path | None = typer.Option(
         None, "--data_dir", "--data-dir", help="Dataset (default: the one the checkpoint trained on)."
     ),
-    split: str = typer.Option("val", "--split", help="val, train or all (the checkpoint's own split)."),
+    split: str = typer.Option("val", "--split", help="val, train, test or all (the checkpoint's own split)."),
     beam: int = typer.Option(1, "--beam", help="Beam width (1 = greedy decoding)."),
     batch_size: int = typer.Option(
         256, "--batch_size", "--batch-size", help="Programs decoded at once.", min=1

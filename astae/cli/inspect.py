@@ -74,7 +74,7 @@ def latent(
     out: Path | None = typer.Option(
         None, "--out", help="Image to write (default: latent_<checkpoint name>.png beside the checkpoint)."
     ),
-    split: str = typer.Option("val", "--split", help="val, train or all."),
+    split: str = typer.Option("val", "--split", help="val, train, test or all."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Encode at most the first N programs."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, mps or auto."),
 ) -> None:

@@ -185,11 +185,21 @@ class DataConfig(_Strict):
     val_fraction: float = Field(
         0.2, gt=0.0, lt=1.0, description="Share of programs held out for validation."
     )
+    test_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Share of programs held out as a test split that nothing trains "
+        "or tunes on (`astae eval --split test`); taken from the training side, validation unchanged."
+    )
     max_programs: int | None = Field(None, ge=2, description="Use only the first N programs (quick runs).")
     cache_programs: int = Field(
         20_000, ge=1, description="Programs whose decoder targets and features stay in memory (the rest "
         "are recomputed when needed): bounds memory however large the dataset."
     )
+
+    @model_validator(mode="after")
+    def _fractions_leave_training(self) -> DataConfig:
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ValueError("val_fraction + test_fraction must be below 1 (the rest is the training side)")
+        return self
 
 
 class ModelConfig(_Strict):

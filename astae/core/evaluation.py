@@ -148,13 +148,18 @@ def _breakdown(groups: dict[str, ScoreTally], order: list[str]) -> list[dict]:
 
 def _split_records(dataset: Dataset, rule: SplitRule, split: str) -> tuple[ProgramRecords, np.ndarray, int]:
     """One pass over programs.jsonl: its records (read on demand), the split's ids in id order
-    (`all` when the chosen side is empty), and the number of programs the rule skips."""
+    (`all` when the train or validation side is empty), and the number of programs the rule
+    skips. An empty test side is an error: falling back would measure on trained programs."""
     builder = SplitBuilder(rule)
     records = ProgramRecords(dataset, rule.max_programs, builder.add)
-    train, val = builder.sides()
-    chosen = {"train": train, "val": val}.get(split)
+    train, val, test = builder.sides()
+    if split == "test" and not len(test):
+        why = ("its training held out no test split (data.test_fraction: 0)" if rule.test_fraction == 0
+               else f"no program of {dataset.path} fell on its test side")
+        raise ConfigError.naming("{split}: 'test': this checkpoint has no test programs; {why}", why=why)
+    chosen = {"train": train, "val": val, "test": test}.get(split)
     if chosen is None or not len(chosen):
-        chosen = np.sort(np.concatenate([train, val]))
+        chosen = np.sort(np.concatenate([train, val, test]))
     return records, chosen, builder.skipped
 
 

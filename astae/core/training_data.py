@@ -8,7 +8,7 @@ import math
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,11 +27,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def is_validation(source: str, seed: int, val_fraction: float) -> bool:
-    """Whether a program is on the validation side: a hash of (seed, source), so the same
-    program is always on the same side whatever the dataset's order or size."""
+TRAIN, VALIDATION, TEST = 0, 1, 2  # the sides of a split
+
+
+def split_side(source: str, seed: int, val_fraction: float, test_fraction: float = 0.0) -> int:
+    """The side a program falls on: a hash of (seed, source) read as u in [0, 1), validation if
+    u < val_fraction, test if u < val_fraction + test_fraction, else train. The same program is
+    always on the same side whatever the dataset's order or size, and a test split added later
+    takes programs from the training side only: validation stays as it was."""
     digest = hashlib.sha256(f"{seed}:{source}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < val_fraction
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    return VALIDATION if u < val_fraction else TEST if u < val_fraction + test_fraction else TRAIN
+
+
+def is_validation(source: str, seed: int, val_fraction: float) -> bool:
+    """Whether a program is on the validation side (`split_side`)."""
+    return split_side(source, seed, val_fraction) == VALIDATION
 
 
 @dataclass(frozen=True)
@@ -43,12 +54,14 @@ class SplitRule:
     val_fraction: float
     max_decode_steps: int  # longer programs are skipped
     max_programs: int | None = None  # only the first N programs
+    test_fraction: float = 0.0  # held out beside validation, for measurements nothing tunes on
 
     @classmethod
     def of(cls, cfg: TrainConfig) -> SplitRule:
         """The rule of a training config."""
         d = cfg.data
-        return cls(cfg.training.seed, d.val_fraction, cfg.model.max_decode_steps, d.max_programs)
+        return cls(cfg.training.seed, d.val_fraction, cfg.model.max_decode_steps, d.max_programs,
+                   d.test_fraction)
 
 
 class SplitBuilder:
@@ -73,10 +86,12 @@ class SplitBuilder:
     def place(self, record: dict) -> None:
         """Put a program (id and source) on its side, whatever its length."""
         self.ids.append(record["id"])
-        self.marks.append(is_validation(record["source"], self.rule.seed, self.rule.val_fraction))
+        rule = self.rule
+        self.marks.append(split_side(record["source"], rule.seed, rule.val_fraction, rule.test_fraction))
 
-    def sides(self) -> tuple[np.ndarray, np.ndarray]:
-        """(train ids, validation ids), ascending; neither side is left empty."""
+    def sides(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(train ids, validation ids, test ids), ascending; neither train nor validation is left
+        empty."""
         return assign_split(self.ids, self.marks)
 
 
@@ -86,21 +101,22 @@ def split_ids(programs: Iterable[dict], seed: int, val_fraction: float) -> tuple
     builder = SplitBuilder(SplitRule(seed, val_fraction, max_decode_steps=sys.maxsize))
     for p in programs:
         builder.place(p)
-    return builder.sides()
+    train, val, _ = builder.sides()
+    return train, val
 
 
-def assign_split(ids: Sequence[int], on_validation: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
-    """(train ids, validation ids) as int64 arrays, from program ids and whether each is on the
-    validation side (arrays or array.array: 9 bytes a program, not a list of Python objects);
-    neither side is left empty."""
+def assign_split(ids: Sequence[int], sides: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train ids, validation ids, test ids) as int64 arrays, from program ids and the side of
+    each (TRAIN, VALIDATION or TEST; arrays or array.array: 9 bytes a program, not a list of
+    Python objects); neither train nor validation is left empty."""
     ids = np.asarray(ids, dtype=np.int64)
-    on_validation = np.asarray(on_validation, dtype=bool)
-    train, val = ids[~on_validation], ids[on_validation]
+    sides = np.asarray(sides, dtype=np.int8)
+    train, val, test = ids[sides == TRAIN], ids[sides == VALIDATION], ids[sides == TEST]
     if not len(val) and len(train) > 1:
         train, val = train[:-1], train[-1:]
     if not len(train) and len(val) > 1:
         train, val = val[-1:], val[:-1]
-    return train, val
+    return train, val, test
 
 
 class ProgramCache:
@@ -175,6 +191,7 @@ class TrainingData:
     skipped: int  # programs longer than the decode budget
     lengths: np.ndarray | None = None  # actions per program id (for length-bucketed batches)
     num_features: int = 0  # width of the behaviour-feature vector
+    test_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # held out
 
 
 def program_features(dataset: Dataset, record: dict) -> np.ndarray:
@@ -201,7 +218,7 @@ def program_targets(dataset: Dataset, record: dict, max_decode_steps: int) -> Pr
 
 def prepare_data(
     data_dir: Path, max_decode_steps: int, seed: int, val_fraction: float, max_programs: int | None = None,
-    cache_programs: int = 20_000,
+    cache_programs: int = 20_000, test_fraction: float = 0.0,
 ) -> TrainingData:
     """Open a dataset for training: one pass validates every program (records, actions, probe
     outputs) and splits them; records are then read on demand, and targets and features are kept
@@ -209,7 +226,7 @@ def prepare_data(
     decode budget are skipped."""
     dataset = open_dataset(data_dir)
     cache = ProgramCache(dataset, max_decode_steps, cache_programs)
-    split = SplitBuilder(SplitRule(seed, val_fraction, max_decode_steps, max_programs))
+    split = SplitBuilder(SplitRule(seed, val_fraction, max_decode_steps, max_programs, test_fraction))
     widths: set[int] = set()
 
     def note(record: dict) -> None:
@@ -230,10 +247,10 @@ def prepare_data(
         )
     if len(widths) != 1:
         raise DatasetError(f"{data_dir}: behaviour features of different widths {sorted(widths)}")
-    train_ids, val_ids = split.sides()
+    train_ids, val_ids, test_ids = split.sides()
     return TrainingData(
         dataset, dataset.graphs(), cache.targets, cache.features, train_ids, val_ids, skipped,
-        np.asarray(split.lengths, dtype=np.int32), widths.pop(),
+        np.asarray(split.lengths, dtype=np.int32), widths.pop(), test_ids,
     )
 
 
@@ -298,7 +315,7 @@ def batches(items: Sequence[T], batch_size: int) -> Iterator[list[T]]:
         yield chunk.tolist() if isinstance(chunk, np.ndarray) else list(chunk)
 
 
-SPLITS = ("val", "train", "all")
+SPLITS = ("val", "train", "test", "all")
 
 
 def checkpoint_data_dir(payload: dict, data_dir: Path | None = None) -> Path:
@@ -324,7 +341,7 @@ def config_data(cfg: TrainConfig, data_dir: Path) -> TrainingData:
     as many programs' targets kept in memory as `cfg.data.cache_programs` says."""
     rule = SplitRule.of(cfg)
     return prepare_data(data_dir, rule.max_decode_steps, rule.seed, rule.val_fraction, rule.max_programs,
-                        cfg.data.cache_programs)
+                        cfg.data.cache_programs, rule.test_fraction)
 
 
 def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = None) -> TrainingData:
@@ -334,11 +351,10 @@ def checkpoint_data(cfg: TrainConfig, payload: dict, data_dir: Path | None = Non
 
 
 def split_of(data: TrainingData, split: str) -> list[int]:
-    """The program ids of a split: `val`, `train` or `all` (in id order)."""
-    if split == "val":
-        return np.asarray(data.val_ids).tolist()
-    if split == "train":
-        return np.asarray(data.train_ids).tolist()
+    """The program ids of a split: `val`, `train`, `test` or `all` (in id order)."""
+    sides = {"val": data.val_ids, "train": data.train_ids, "test": data.test_ids}
     if split == "all":
-        return np.sort(np.concatenate([data.train_ids, data.val_ids])).tolist()
-    raise ConfigError(f"split: {split!r} is not one of {', '.join(SPLITS)}")
+        return np.sort(np.concatenate(list(sides.values()))).tolist()
+    if split not in sides:
+        raise ConfigError.not_one_of("split", split, SPLITS)
+    return np.asarray(sides[split]).tolist()

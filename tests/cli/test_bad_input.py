@@ -473,8 +473,12 @@ def _output_cases() -> list[Case]:
              ["--out {tmp}: is a directory"]),
         Case("eval-dump-dir-missing", _nothing, ["eval", "{ckpt}", "--dump", "{tmp}/no/dump.jsonl"],
              ["--dump {tmp}/no/dump.jsonl: directory {tmp}/no does not exist"]),
-        Case("eval-split", _nothing, ["eval", "{ckpt}", "--split", "test", "--out", "{tmp}/report.json"],
-             ["--split: 'test'"]),
+        Case("eval-split", _nothing, ["eval", "{ckpt}", "--split", "holdout", "--out", "{tmp}/report.json"],
+             ["--split: 'holdout' is not one of val, train, test, all"]),
+        Case("eval-split-test-none-held-out", _nothing,
+             ["eval", "{ckpt}", "--split", "test", "--out", "{tmp}/report.json"],
+             ["--split: 'test': this checkpoint has no test programs; its training held out no test split "
+              "(data.test_fraction: 0)"]),
         Case("eval-beam-0", _nothing, ["eval", "{ckpt}", "--beam", "0", "--out", "{tmp}/report.json"],
              ["--beam: the beam width must be at least 1"]),
         Case("sample-out-is-a-directory", _nothing, ["sample", "{ckpt}", "--out", "{tmp}"],
@@ -516,8 +520,8 @@ def _output_cases() -> list[Case]:
         Case("inspect-latent-out-not-an-image", _nothing,
              ["inspect", "latent", "{ckpt}", "--out", "{tmp}/map.txt"],
              ["--out: {tmp}/map.txt: not an image file name"]),
-        Case("inspect-latent-split", _nothing, ["inspect", "latent", "{ckpt}", "--split", "test", "--out",
-                                                "{tmp}/map.png"], ["--split: 'test'"]),
+        Case("inspect-latent-split", _nothing, ["inspect", "latent", "{ckpt}", "--split", "holdout", "--out",
+                                                "{tmp}/map.png"], ["--split: 'holdout'"]),
     ]
     return cases
 

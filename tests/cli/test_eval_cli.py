@@ -70,7 +70,7 @@ def test_bad_input_is_one_message_and_exit_code_2(tiny_run, tiny_dataset, tmp_pa
         args[1] = tmp_path / "notes.pt"
         args[1].write_text("not a checkpoint")
     elif case == "split":
-        args += ["--split", "test"]
+        args += ["--split", "holdout"]
     elif case == "grammar":
         args += ["--data_dir", _other_grammar(tiny_dataset, tmp_path)]
     elif case == "out_dir":

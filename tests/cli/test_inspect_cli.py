@@ -112,7 +112,7 @@ def test_latent_with_a_missing_data_dir_names_it(tiny_run, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--split", "test"], "--split"),
+    (["--split", "holdout"], "--split"),
     (["--out", "map.txt"], "--out"),
     (["--limit", "0"], "--limit"),
 ])

@@ -62,6 +62,18 @@ def test_the_split_is_the_checkpoints_own(report, tiny_run, tmp_path):
     assert [r["id"] for r in train.programs] == data.train_ids[:5].tolist()
 
 
+def test_the_test_split_is_the_one_the_checkpoints_config_holds_out(tiny_run, tmp_path):
+    from astae.core.training_data import prepare_data
+
+    payload = load_checkpoint(tiny_run / "best_model.pt")
+    payload["config"]["data"]["test_fraction"] = 0.3
+    held_out = save_checkpoint(tmp_path / "held_out.pt", payload)
+    report = evaluated(tmp_path, held_out, split="test")
+    data = prepare_data(report.data_dir, 100, 42, 0.2, test_fraction=0.3)
+    assert [r["id"] for r in report.programs] == data.test_ids.tolist() and len(data.test_ids) > 0
+    assert not set(data.test_ids.tolist()) & set(data.val_ids.tolist())
+
+
 def test_chunked_evaluation_equals_one_chunk(report, tiny_run, tmp_path):
     chunked = evaluated(tmp_path, tiny_run / "best_model.pt", chunk_size=3)
     assert chunked.metrics == pytest.approx(report.metrics)
@@ -102,7 +114,9 @@ def test_size_buckets():
 
 
 def test_bad_split_and_beam_are_config_errors(tiny_run):
-    with pytest.raises(ConfigError, match="^split: 'test' is not one of val, train, all"):
+    with pytest.raises(ConfigError, match="^split: 'holdout' is not one of val, train, test, all"):
+        evaluate_checkpoint(tiny_run / "best_model.pt", split="holdout")
+    with pytest.raises(ConfigError, match="^split: 'test': this checkpoint has no test programs"):
         evaluate_checkpoint(tiny_run / "best_model.pt", split="test")
     with pytest.raises(ConfigError, match="^beam: the beam width must be at least 1"):
         evaluate_checkpoint(tiny_run / "best_model.pt", beam=0)

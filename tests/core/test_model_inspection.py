@@ -146,7 +146,7 @@ def test_latent_map_of_a_checkpoint_whose_dataset_is_gone_asks_for_data_dir(tiny
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"split": "test"}, "^split: "),
+    ({"split": "holdout"}, "^split: "),
     ({"out": "map.txt"}, "^out: "),
 ])
 def test_bad_latent_options_are_config_errors(tiny_run, tmp_path, kwargs, message):

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from astae.core.training_data import (
+    TEST,
+    TRAIN,
+    VALIDATION,
     ProgramCache,
     TrainingData,
     assign_split,
@@ -14,6 +17,8 @@ from astae.core.training_data import (
     is_validation,
     prepare_data,
     split_ids,
+    split_of,
+    split_side,
 )
 from tests.core.test_records import replicated
 
@@ -30,6 +35,24 @@ def test_a_program_is_always_on_the_same_side_whatever_the_order():
 def test_the_split_depends_on_the_seed():
     sources = [f"s{i}" for i in range(200)]
     assert [is_validation(s, 1, 0.2) for s in sources] != [is_validation(s, 2, 0.2) for s in sources]
+
+
+def test_a_test_split_takes_from_training_only_and_leaves_validation_as_it_was():
+    sources = [f"def program(a0: int) -> int:\n    return a0 + {i}" for i in range(2000)]
+    before = [split_side(s, 5, 0.2) for s in sources]
+    after = [split_side(s, 5, 0.2, 0.1) for s in sources]
+    assert [b == VALIDATION for b in before] == [a == VALIDATION for a in after]
+    assert all(b == TRAIN for b, a in zip(before, after) if a == TEST)
+    assert 150 <= after.count(TEST) <= 250 and before.count(TEST) == 0
+
+
+def test_prepared_data_with_a_test_fraction_holds_three_disjoint_sides(tiny_dataset, tiny_training_data):
+    data = prepare_data(tiny_dataset, 100, 0, 0.2, test_fraction=0.3)
+    train, val, test = (set(split_of(data, s)) for s in ("train", "val", "test"))
+    assert test and not (train & test) and not (val & test) and not (train & val)
+    assert sorted(train | val | test) == split_of(data, "all") == list(range(len(data.dataset.programs)))
+    assert val == set(tiny_training_data.val_ids.tolist())
+    assert split_of(tiny_training_data, "test") == []
 
 
 def test_neither_side_is_left_empty():
@@ -79,8 +102,10 @@ def test_the_split_is_arrays_not_lists(tiny_training_data):
         assert isinstance(ids, np.ndarray) and ids.dtype == np.int64
         assert (np.diff(ids) > 0).all()  # ascending
     assert data.lengths.dtype == np.int32
-    train, val = assign_split(array("q", [4, 5, 6]), array("b", [0, 0, 0]))
-    assert (train.tolist(), val.tolist()) == ([4, 5], [6])
+    train, val, test = assign_split(array("q", [4, 5, 6]), array("b", [0, 0, 0]))
+    assert (train.tolist(), val.tolist(), test.tolist()) == ([4, 5], [6], [])
+    train, val, test = assign_split(array("q", [4, 5, 6, 7]), array("b", [0, 2, 1, 2]))
+    assert (train.tolist(), val.tolist(), test.tolist()) == ([4], [6], [5, 7])
 
 
 def reference_batches(data, batch_size, rng, pool_batches=32):
