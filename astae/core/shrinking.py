@@ -14,7 +14,11 @@ One step is one of:
   `return` in that body is dropped, being unreachable);
 - drop a comprehension's condition;
 - replace an expression by one of its sub-expressions (`max([8 for ...])` -> `8`,
-  `a0[:5 % 3]` -> `a0[:3]`... whatever the language's type and scope checks accept).
+  `a0[:5 % 3]` -> `a0[:3]`... whatever the language's type and scope checks accept);
+- inline a copy: `v1 = v0` is deleted and every later read of `v1` reads `v0`, when neither is
+  bound anywhere else where that could tell them apart (`v1` nowhere else; `v0` only before the
+  copy and outside every loop around it), so `v1 = v0; v2 = v1; return v2` shrinks to `return v0`
+  in two steps, each meaning the same program on every input.
 
 Size is the number of AST nodes. Variants are made by editing the tree in place and printing
 it (no copies), and checked by the language's own parser (`parse_program`) lazily, smallest
@@ -80,6 +84,7 @@ def _edits(fn: ast.FunctionDef) -> Iterator[Edit]:
                 continue
             if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
                 yield from _block_edits(fn, node, name, value)
+                yield from _copy_inlines(fn, node, name, value)
                 continue
             if isinstance(node, ast.comprehension) and name == "ifs":
                 for k, cond in enumerate(value):
@@ -104,6 +109,61 @@ def _block_edits(fn: ast.FunctionDef, node: ast.AST, name: str, block: list[ast.
                 if branch:
                     new = _until_return(block[:k] + branch + block[k + 1 :])
                     yield whole - sum(map(_size, new)), _source_with(fn, node, name, new)
+
+
+def _copy_inlines(fn: ast.FunctionDef, node: ast.AST, name: str, block: list[ast.stmt]) -> Iterator[Edit]:
+    """For each copy `x = y` in `block` that can be inlined: delete it, read `y` where `x` was read."""
+    for k, stmt in enumerate(block):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.Name)
+                and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id != stmt.value.id):
+            continue
+        copy, source = stmt.targets[0].id, stmt.value.id
+        stores = _stores(fn)
+        if len(stores[copy]) != 1 or not _bound_before_outside_loops(fn, stmt, stores.get(source, [])):
+            continue
+        reads = [n for n in ast.walk(fn)
+                 if isinstance(n, ast.Name) and n.id == copy and isinstance(n.ctx, ast.Load)]
+        yield _size(stmt), _inlined(fn, node, name, block[:k] + block[k + 1:], reads, source)
+
+
+def _stores(fn: ast.FunctionDef) -> dict[str, list[ast.Name]]:
+    """Every binding of each variable name in `fn` (assignments, augmented ones, loop targets)."""
+    found: dict[str, list[ast.Name]] = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            found.setdefault(n.id, []).append(n)
+    return found
+
+
+def _bound_before_outside_loops(fn: ast.FunctionDef, stmt: ast.stmt, bindings: list[ast.Name]) -> bool:
+    """Whether every binding comes before `stmt` and lies outside every loop that holds `stmt`
+    (then the value `stmt` copies is the one every later read would see)."""
+    loops = [n for n in ast.walk(fn) if isinstance(n, (ast.For, ast.While))
+             and any(inner is stmt for inner in ast.walk(n))]
+    inside = {id(inner) for loop in loops for inner in ast.walk(loop)}
+    position = (stmt.lineno, stmt.col_offset)
+    return all((b.lineno, b.col_offset) < position and id(b) not in inside for b in bindings)
+
+
+def _inlined(
+    fn: ast.FunctionDef, node: ast.AST, name: str, block: list[ast.stmt], reads: list[ast.Name], source: str
+) -> Callable[[], str]:
+    """The source of `fn` with `node.name` set to `block` and each of `reads` reading `source`,
+    printed on demand (the tree is edited in place and restored)."""
+
+    def printed() -> str:
+        old, names = getattr(node, name), [r.id for r in reads]
+        setattr(node, name, block)
+        for r in reads:
+            r.id = source
+        try:
+            return ast.unparse(fn)
+        finally:
+            setattr(node, name, old)
+            for r, n in zip(reads, names):
+                r.id = n
+
+    return printed
 
 
 def _source_with(fn: ast.FunctionDef, node: ast.AST, name: str, value: object) -> Callable[[], str]:

@@ -77,3 +77,30 @@ def test_shrink_moves_only_through_passing_programs():
     source = "def program(a0: int) -> int:\n    v0 = a0 * 2\n    return v0 + 1"
     assert shrink(source, nothing_passes) == (parse_program(source).source, sum(map(len, asked)))
     assert len(asked) >= 1 and all(len(batch) <= 64 for batch in asked)
+
+
+def test_a_copy_chain_shrinks_to_the_value_it_copies(executor):
+    chain = ("def program(a0: list[int]) -> list[int]:\n    v0 = a0\n    v1 = v0\n    v1.append(8)\n"
+             "    return v1")
+    small, _ = shrink(chain, passes_on(executor, APPEND_EIGHT))
+    assert small == "def program(a0: list[int]) -> list[int]:\n    a0.append(8)\n    return a0"
+
+
+def _inlined_copies(source):
+    """The variants of `source` that delete its first statement (a copy) and keep the rest."""
+    program = parse_program(source)
+    first = program.source.split("\n")[1]
+    return [v.source for v in smaller_variants(program) if first not in v.source
+            and v.source.count("\n") == program.source.count("\n") - 1]
+
+
+def test_a_copy_is_inlined_only_where_every_input_keeps_the_meaning():
+    inlined = _inlined_copies("def program(a0: int) -> int:\n    v0 = a0\n    return v0 + v0")
+    assert "def program(a0: int) -> int:\n    return a0 + a0" in inlined
+    # the copied variable is rebound after the copy: reading it instead would change the result
+    rebound = ("def program(a0: int) -> int:\n    v0 = a0\n    a0 = a0 + 1\n    return v0 * a0")
+    assert not any("return a0 * a0" in s for s in _inlined_copies(rebound))
+    # the copy is bound twice (before the loop and in it): its reads do not all see the copied value
+    looped = ("def program(a0: list[int]) -> int:\n    v0 = 0\n    v2 = 0\n    for v1 in a0:\n"
+              "        v2 = v0\n        v0 = v0 + v1\n    return v2")
+    assert not any("return v0" in s for s in smaller_variants(parse_program(looped)) for s in [s.source])
