@@ -41,6 +41,11 @@ class GeneratorConfig(_Strict):
     min_statements: int = Field(1, ge=0, le=20, description="Fewest statements before `return`.")
     max_statements: int = Field(4, ge=0, le=20, description="Most statements before `return`.")
     max_depth: int = Field(3, ge=1, le=10, description="Deepest expression nesting.")
+    composed_share: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of candidates composed of the operations people ask for "
+        "(sort, slice, map, filter, count, running folds, element-wise combination...; "
+        "astae.core.composer) instead of sampled from the grammar."
+    )
     max_nesting: int = Field(2, ge=0, le=5, description="Deepest block nesting (for/if).")
     max_actions: int = Field(
         90, ge=10, le=1000, description="Budget of grammar actions per program."

@@ -13,6 +13,7 @@ import ast
 import functools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from astae.core.astgraph import (
@@ -23,6 +24,7 @@ from astae.core.astgraph import (
     function_graph,
     statements,
 )
+from astae.core.composer import compose_program
 from astae.core.config import GeneratorConfig
 from astae.core.derivation import DerivationState, tree_depth
 from astae.core.grammar import GRAMMAR, Signature
@@ -194,14 +196,36 @@ def generate_chunk(payload: tuple[dict, int, int, frozenset]) -> ChunkResult:
     rng = random.Random(f"astae:{seed}:{chunk}")
     out = ChunkResult(chunk)
     for i in range(cfg.chunk_size):
-        state = sample_program(rng, cfg)
+        # Drawn only when asked for, so that a config without composed programs keeps its datasets.
+        composed = cfg.composed_share > 0 and rng.random() < cfg.composed_share
+        drawn = compose_program(rng, cfg) if composed else sample_program(rng, cfg)
         run_rng = random.Random(rng.random())
         if i in skip:
             out.candidates.append("too_expensive")
             continue
         mark_progress(i)
-        out.candidates.append(_candidate(state, run_rng, cfg, limits))
+        if isinstance(drawn, DerivationState):
+            out.candidates.append(_candidate(drawn, run_rng, cfg, limits))
+        else:
+            out.candidates.append(_composed_candidate(drawn, run_rng, cfg, limits))
     return out
+
+
+def _composed_candidate(
+    source: str | None, rng: random.Random, cfg: GeneratorConfig, limits: ExecutionLimits
+) -> Candidate | str:
+    """The kept candidate of a composed program (`astae.core.composer`), or why it is rejected."""
+    if source is None:
+        return "no_composition"  # the draw could not end in one of the config's return types
+    try:
+        program = parse_program(source, idioms=False)  # composed programs are in the grammar as written
+    except LanguageError:
+        return "no_composition"  # a composer bug: the tests draw thousands and expect none
+    if len(program.actions) > cfg.max_actions:
+        return "too_long"
+    fn = ast.parse(program.source).body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    return _checked(fn, program.signature, lambda: (list(program.actions), program.depth), rng, cfg, limits)
 
 
 def _candidate(
@@ -210,7 +234,16 @@ def _candidate(
     """The kept candidate of a sampled program, or why it is rejected."""
     sig = state.signature
     assert sig is not None
-    fn = state.to_ast()
+    actions_and_depth = lambda: (list(state.actions), tree_depth(state.tree()))  # noqa: E731
+    return _checked(state.to_ast(), sig, actions_and_depth, rng, cfg, limits)
+
+
+def _checked(
+    fn: ast.FunctionDef, sig: Signature, unpruned: Callable[[], tuple[list[int], int]], rng: random.Random,
+    cfg: GeneratorConfig, limits: ExecutionLimits,
+) -> Candidate | str:
+    """The filters, cheapest first, on a program's AST (pruned in place); `unpruned` gives its
+    actions and depth should pruning leave it as it is."""
     pruned = _prune(fn)
     if pruned is None:
         return "dead_code"
@@ -222,7 +255,7 @@ def _candidate(
             return "dead_code"  # it removed unreachable code after an if/else that always returns
         source, actions, depth = program.source, list(program.actions), program.depth
     else:
-        actions, depth = list(state.actions), tree_depth(state.tree())
+        actions, depth = unpruned()
     if _equal_operands(actions) and _has_trivial(fn):
         return "trivial_expression"
     reason, examples, probe_outputs = evaluate_candidate(source, sig, rng, cfg, limits)
