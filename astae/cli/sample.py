@@ -17,7 +17,8 @@ DEFAULT_TEMPERATURE = 1.0
 @handle_errors
 def sample_command(
     checkpoint: Path | None = typer.Argument(
-        None, metavar="[CKPT]", help="Checkpoint (default: the newest best_model.pt under --artifacts_dir)."
+        None, metavar="[CKPT]", help="Checkpoint (default: the newest best_model.pt under --artifacts_dir, "
+        "else the model shipped with astae)."
     ),
     n: int = typer.Option(10, "--n", help="Programs to draw (or neighbours with --near).", min=1),
     temperature: float | None = typer.Option(
@@ -48,6 +49,7 @@ def sample_command(
     """Draw programs from the latent space; run each on random inputs of its signature."""
     from astae.core import sampling  # the model stack loads only now
     from astae.core.files import write_jsonl
+    from astae.core.pretrained import default_checkpoint
 
     if interpolate is not None and near is not None:
         raise ConfigError("--interpolate and --near are exclusive: give one of them")
@@ -56,8 +58,8 @@ def sample_command(
     if out is not None:
         output_path(out, "--out")
     if checkpoint is None:
-        checkpoint = sampling.find_latest_checkpoint(artifacts_dir)
-        console.print(f"checkpoint: {checkpoint} (the newest best_model.pt under {artifacts_dir})")
+        checkpoint, which = default_checkpoint(artifacts_dir)
+        console.print(which)
     common = {"seed": seed, "data_dir": data_dir, "workers": workers}
     if interpolate is not None:
         a, b = interpolate

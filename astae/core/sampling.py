@@ -24,7 +24,6 @@ import torch
 
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
-from astae.core.errors import CheckpointError
 from astae.core.evaluation import DECODE_LIMITS
 from astae.core.executor import Executor, Job
 from astae.core.generator import sample_inputs
@@ -39,15 +38,6 @@ from astae.core.training_data import TrainingData
 
 RUN_INPUTS = 3  # random inputs each generated program is run on
 DECODE_BATCH = 256
-
-
-def find_latest_checkpoint(artifacts_dir: Path) -> Path:
-    """The most recently written `best_model.pt` under `artifacts_dir`."""
-    root = Path(artifacts_dir)
-    found = sorted(root.glob("**/best_model.pt"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
-    if not found:
-        raise CheckpointError(f"{root}: no best_model.pt found; train a model or give a checkpoint")
-    return found[-1]
 
 
 @dataclass

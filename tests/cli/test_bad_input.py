@@ -483,8 +483,6 @@ def _output_cases() -> list[Case]:
              ["--beam: the beam width must be at least 1"]),
         Case("sample-out-is-a-directory", _nothing, ["sample", "{ckpt}", "--out", "{tmp}"],
              ["--out {tmp}: is a directory"]),
-        Case("sample-no-checkpoint-found", _nothing, ["sample", "--artifacts_dir", "{tmp}/none"],
-             ["{tmp}/none: no best_model.pt found"]),
         Case("sample-interpolate-no-such-program", _nothing,
              ["sample", "{ckpt}", "--interpolate", "0", "999", "--workers", "1", "--out",
               "{tmp}/samples.jsonl"],

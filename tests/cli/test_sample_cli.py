@@ -59,3 +59,15 @@ def test_bad_input_is_one_message_and_exit_code_2(tiny_run, extra, message):
 def test_no_checkpoint_anywhere_is_a_clear_error(tmp_path):
     result = run("sample", "--artifacts_dir", tmp_path)
     assert result.exit_code == 2 and "no best_model.pt" in result.output
+
+
+def test_without_a_checkpoint_sample_uses_the_shipped_model(tiny_run, tmp_path, monkeypatch):
+    import astae.core.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "SHIPPED", tiny_run / "best_model.pt")
+    result = run("sample", "--n", 2, "--workers", 1, "--artifacts_dir", tmp_path / "no_runs")
+    assert result.exit_code == 0, result.output
+    assert "the model shipped with astae" in result.output
+    monkeypatch.setattr(pretrained, "SHIPPED", tmp_path / "none.pt")
+    result = run("sample", "--artifacts_dir", tmp_path / "no_runs")
+    assert result.exit_code == 2 and "no best_model.pt found" in result.output, result.output

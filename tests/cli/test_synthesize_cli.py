@@ -72,3 +72,27 @@ def test_a_missing_examples_file_or_checkpoint_is_named(checkpoint, tmp_path):
     examples.write_text(json.dumps(IDENTITY))
     result = run("synthesize", tmp_path / "missing.pt", "--examples", examples)
     assert result.exit_code == 2 and "missing.pt" in result.output
+
+
+def test_without_a_checkpoint_the_shipped_model_searches_and_says_so(checkpoint, tmp_path, monkeypatch):
+    import astae.core.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "SHIPPED", checkpoint)
+    examples = tmp_path / "identity.json"
+    examples.write_text(json.dumps(IDENTITY))
+    result = run("synthesize", "--examples", examples, "--budget", 3000, "--method", "enum", "--workers", 1,
+                 "--artifacts_dir", tmp_path / "no_runs")
+    assert result.exit_code == 0, result.output
+    assert "the model shipped with astae" in result.output and "solution" in result.output
+
+
+def test_without_a_checkpoint_or_a_shipped_model_it_says_what_to_do(tmp_path, monkeypatch):
+    import astae.core.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "SHIPPED", tmp_path / "none.pt")
+    examples = tmp_path / "identity.json"
+    examples.write_text(json.dumps(IDENTITY))
+    result = run("synthesize", "--examples", examples, "--artifacts_dir", tmp_path / "no_runs")
+    assert result.exit_code == 2, result.output
+    assert "no best_model.pt found (and no model is shipped" in result.output
+    assert "Traceback" not in result.output

@@ -1,16 +1,13 @@
 import json
-import os
-import time
 
 import pytest
 
 from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.config import ConfigError
 from astae.core.dataset import DatasetError
-from astae.core.errors import CheckpointError
 from astae.core.evaluation import evaluate_checkpoint
 from astae.core.language import check_source
-from astae.core.sampling import SamplingContext, find_latest_checkpoint, interpolate, neighbours, sample_prior
+from astae.core.sampling import SamplingContext, interpolate, neighbours, sample_prior
 
 
 def test_prior_samples_are_valid_and_the_statistics_count_them(tiny_run):
@@ -105,15 +102,3 @@ def test_bad_arguments_are_clear_errors(tiny_run):
         interpolate(ckpt, 0, 999, workers=1)
     with pytest.raises(DatasetError, match="no program -1"):
         neighbours(ckpt, -1, workers=1)
-
-
-def test_find_latest_checkpoint_takes_the_newest_best_model(tmp_path):
-    with pytest.raises(CheckpointError, match="no best_model.pt"):
-        find_latest_checkpoint(tmp_path)
-    old, new = tmp_path / "run_a" / "best_model.pt", tmp_path / "run_b" / "best_model.pt"
-    for path in (new, old):
-        path.parent.mkdir()
-        path.write_bytes(b"x")
-    now = time.time()
-    os.utime(old, (now - 100, now - 100))
-    assert find_latest_checkpoint(tmp_path) == new
