@@ -185,20 +185,19 @@ def _map(draft: _Draft, rng: random.Random, xs: list[str], out: str) -> list[str
     return [f"{out} = []", f"for {x} in {xs[0]}:", f"    {out}.append({f})"]
 
 
-def _filter(draft: _Draft, rng: random.Random, xs: list[str], out: str) -> list[str]:
-    x = draft.var()
-    p = _predicate(x, draft, rng)
-    if rng.random() < 0.5:
-        return [f"{out} = [{x} for {x} in {xs[0]} if {p}]"]
-    return [f"{out} = []", f"for {x} in {xs[0]}:", f"    if {p}:", f"        {out}.append({x})"]
+def _selection(counting: bool) -> Callable[[_Draft, random.Random, list[str], str], list[str]]:
+    """A filter (the elements that pass a condition) or, `counting`, how many pass."""
 
+    def render(draft: _Draft, rng: random.Random, xs: list[str], out: str) -> list[str]:
+        x = draft.var()
+        p = _predicate(x, draft, rng)
+        passing = f"[{x} for {x} in {xs[0]} if {p}]"
+        if rng.random() < 0.5:
+            return [f"{out} = {f'len({passing})' if counting else passing}"]
+        start, keep = ("0", f"{out} += 1") if counting else ("[]", f"{out}.append({x})")
+        return [f"{out} = {start}", f"for {x} in {xs[0]}:", f"    if {p}:", f"        {keep}"]
 
-def _count(draft: _Draft, rng: random.Random, xs: list[str], out: str) -> list[str]:
-    x = draft.var()
-    p = _predicate(x, draft, rng)
-    if rng.random() < 0.5:
-        return [f"{out} = len([{x} for {x} in {xs[0]} if {p}])"]
-    return [f"{out} = 0", f"for {x} in {xs[0]}:", f"    if {p}:", f"        {out} += 1"]
+    return render
 
 
 def _scan(draft: _Draft, rng: random.Random, xs: list[str], out: str) -> list[str]:
@@ -251,12 +250,12 @@ _OPERATIONS = (
     _Operation("take", (LIST,), LIST, 0.7, _expression(_slice(take=True))),
     _Operation("drop", (LIST,), LIST, 0.7, _expression(_slice(take=False))),
     _Operation("map", (LIST,), LIST, 2.0, _map),
-    _Operation("filter", (LIST,), LIST, 1.5, _filter),
+    _Operation("filter", (LIST,), LIST, 1.5, _selection(counting=False)),
     _Operation("scan", (LIST,), LIST, 1.0, _scan),
     _Operation("zip", (LIST, LIST), LIST, 1.5, _zip),
     _Operation("reduce", (LIST,), INT, 1.5,
                _expression(lambda d, r, xs: f"{r.choice(('sum', 'max', 'min', 'len'))}({xs[0]})")),
     _Operation("access", (LIST,), INT, 1.0, _expression(_index)),
-    _Operation("count", (LIST,), INT, 1.0, _count),
+    _Operation("count", (LIST,), INT, 1.0, _selection(counting=True)),
     _Operation("arithmetic", (INT,), INT, 0.8, _expression(_arithmetic)),
 )
