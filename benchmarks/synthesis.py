@@ -154,8 +154,12 @@ def main() -> None:
         for method in args.methods:
             start = time.perf_counter()
             results = []
-            for case in cases:
+            for k, case in enumerate(cases, 1):
                 result = synth.run(case.task, method, budgets[-1], args.seed)
+                if k % 10 == 0:
+                    solved = sum(r["solved"] for r in results) + result.solved
+                    print(f"  {method}: {k}/{len(cases)} tasks, {solved} solved, "
+                          f"{time.perf_counter() - start:.0f} s", flush=True)
                 results.append({
                     "id": case.id, "group": case.group, "signature": case.task.signature.display,
                     "solved": result.solved, "candidates": result.candidates,
