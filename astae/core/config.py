@@ -42,7 +42,7 @@ class GeneratorConfig(_Strict):
     max_statements: int = Field(4, ge=0, le=20, description="Most statements before `return`.")
     max_depth: int = Field(3, ge=1, le=10, description="Deepest expression nesting.")
     composed_share: float = Field(
-        0.0, ge=0.0, le=1.0, description="Share of candidates composed of the operations people ask for "
+        0.5, ge=0.0, le=1.0, description="Share of candidates composed of the operations people ask for "
         "(sort, slice, map, filter, count, running folds, element-wise combination...; "
         "astae.core.composer) instead of sampled from the grammar."
     )
