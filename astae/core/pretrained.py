@@ -2,9 +2,9 @@
 right after install, before any training.
 
 `SHIPPED` is a checkpoint stripped to what using a model needs (weights, config, latent prior,
-vocabularies and grammar fingerprint; no optimizer state), written by `ship_checkpoint` from the
-best model of `benchmarks/quality.py` (its recipe and numbers: `SHIPPED_CARD` and
-docs/training.md). Commands that take an optional checkpoint use `default_checkpoint`: the newest
+vocabularies and grammar fingerprint; no optimizer state), written by `ship_checkpoint`
+(`benchmarks/ship_model.py`), with its card beside it (`SHIPPED_CARD`: how it was trained and
+what it measured; docs/training.md). Commands that take an optional checkpoint use `default_checkpoint`: the newest
 `best_model.pt` under the artifacts directory, else the shipped model.
 """
 
