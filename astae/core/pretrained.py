@@ -4,14 +4,17 @@ right after install, before any training.
 `SHIPPED` is a checkpoint stripped to what using a model needs (weights, config, latent prior,
 vocabularies and grammar fingerprint; no optimizer state), written by `ship_checkpoint`
 (`benchmarks/ship_model.py`), with its card beside it (`SHIPPED_CARD`: how it was trained and
-what it measured; docs/training.md). Commands that take an optional checkpoint use `default_checkpoint`: the newest
-`best_model.pt` under the artifacts directory, else the shipped model.
+what it measured; docs/training.md). Commands that take an optional checkpoint use
+`default_checkpoint`: the newest `best_model.pt` under the artifacts directory, else the shipped
+model.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import torch
 
 from astae.core.checkpoint import load_checkpoint, save_checkpoint
 from astae.core.errors import CheckpointError
@@ -46,15 +49,27 @@ def default_checkpoint(artifacts_dir: Path, shipped: Path | None = None) -> tupl
 
 
 def ship_checkpoint(checkpoint: Path, card: dict, out: Path = SHIPPED) -> Path:
-    """Write `checkpoint` stripped for shipping to `out` (the same weights, without the optimizer
-    and schedule state a resumed run needs) with `card` (recipe, numbers) beside it as JSON."""
+    """Write `checkpoint` stripped for shipping to `out` (the same weights, the priors in float16,
+    without the optimizer and schedule state a resumed run needs) with `card` (recipe, numbers)
+    beside it as JSON."""
     payload = load_checkpoint(checkpoint)
     stripped = {key: payload[key] for key in _KEPT if key in payload}
     if "latent_prior" not in stripped:
         raise CheckpointError(f"{checkpoint}: holds no latent prior; a shipped model must carry its own")
+    # The priors (a 256 x 256 factor per signature: more bytes than the weights) in float16;
+    # LatentPrior.from_payload reads them back as float32.
+    stripped["latent_prior"] = _half(stripped["latent_prior"])
     save_checkpoint(out, stripped)
     write_json(out.with_suffix(".json"), card)
     return out
+
+
+def _half(value: object) -> object:
+    if isinstance(value, torch.Tensor):
+        return value.half() if value.is_floating_point() else value
+    if isinstance(value, dict):
+        return {k: _half(v) for k, v in value.items()}
+    return value
 
 
 def shipped_card(shipped: Path = SHIPPED) -> dict | None:

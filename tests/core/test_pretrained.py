@@ -12,6 +12,7 @@ import torch
 from astae.core.checkpoint import load_checkpoint, read_checkpoint
 from astae.core.errors import CheckpointError
 from astae.core.grammar import GRAMMAR
+from astae.core.latent import LatentPrior
 from astae.core.pretrained import (
     SHIPPED,
     default_checkpoint,
@@ -53,6 +54,9 @@ def test_a_shipped_checkpoint_keeps_the_weights_and_prior_and_drops_the_training
     assert shipped["model"].keys() == original["model"].keys()
     assert all(torch.equal(shipped["model"][k], original["model"][k]) for k in original["model"])
     assert shipped["latent_prior"].keys() == original["latent_prior"].keys()
+    half, full = shipped["latent_prior"]["scale_tril"], original["latent_prior"]["scale_tril"]
+    assert half.dtype == torch.float16 and torch.allclose(half.float(), full, rtol=1e-2, atol=1e-3)
+    assert LatentPrior.from_payload(shipped["latent_prior"]).mean.dtype == torch.float32
     assert shipped["config"] == original["config"]
     assert out.stat().st_size < (tiny_run / "best_model.pt").stat().st_size
     assert json.loads((tmp_path / "model.json").read_text()) == {"recipe": "tiny"}
