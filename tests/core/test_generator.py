@@ -193,7 +193,7 @@ def test_loops_neither_return_unconditionally_nor_grow_the_list_they_iterate():
 
 
 def test_a_chunk_rejects_few_candidates_and_none_as_trivial_or_too_expensive():
-    cfg = GeneratorConfig()
+    cfg = GeneratorConfig(composed_share=0.0)  # the grammar sampler's steering (composed: test_composer)
     reasons = Counter()
     for chunk in range(3):
         result = generate_chunk((cfg.model_dump(), 0, chunk, frozenset()))
