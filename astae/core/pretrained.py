@@ -48,14 +48,18 @@ def default_checkpoint(artifacts_dir: Path, shipped: Path | None = None) -> tupl
                           "astae); train a model or give a checkpoint")
 
 
-def ship_checkpoint(checkpoint: Path, card: dict, out: Path = SHIPPED) -> Path:
+def ship_checkpoint(checkpoint: Path, card: dict, out: Path = SHIPPED, data_dir: Path | None = None) -> Path:
     """Write `checkpoint` stripped for shipping to `out` (the same weights, the priors in float16,
     without the optimizer and schedule state a resumed run needs) with `card` (recipe, numbers)
-    beside it as JSON."""
+    beside it as JSON. A checkpoint without its aggregate prior (saved by a run that stopped
+    early) gets one fitted now to its training split (of `data_dir`, default its own dataset)."""
     payload = load_checkpoint(checkpoint)
     stripped = {key: payload[key] for key in _KEPT if key in payload}
-    if "latent_prior" not in stripped:
-        raise CheckpointError(f"{checkpoint}: holds no latent prior; a shipped model must carry its own")
+    if "latent_prior" not in stripped:  # a best_model.pt of a run stopped before its end
+        from astae.core.trained import TrainedModel
+
+        trained = TrainedModel(checkpoint)
+        stripped["latent_prior"] = trained.prior("aggregate", trained.data(data_dir)).to_payload()
     # The priors (a 256 x 256 factor per signature: more bytes than the weights) in float16;
     # LatentPrior.from_payload reads them back as float32.
     stripped["latent_prior"] = _half(stripped["latent_prior"])

@@ -71,3 +71,15 @@ def test_the_shipped_model_fits_this_grammar_and_has_its_card():
     load_checkpoint(SHIPPED)  # vocabularies too
     card = shipped_card()
     assert card is not None and {"recipe", "numbers", "commit"} <= card.keys()
+
+
+def test_a_checkpoint_without_its_prior_is_shipped_with_one_fitted_to_its_training_split(tiny_run, tmp_path):
+    from astae.core.checkpoint import save_checkpoint
+
+    payload = load_checkpoint(tiny_run / "best_model.pt")
+    stored = payload.pop("latent_prior")
+    stopped = save_checkpoint(tmp_path / "stopped.pt", payload)
+    shipped = load_checkpoint(ship_checkpoint(stopped, {}, tmp_path / "model.pt"))
+    fitted = LatentPrior.from_payload(shipped["latent_prior"])
+    assert torch.allclose(fitted.mean, LatentPrior.from_payload(stored).mean, atol=1e-2)
+    assert fitted.by_signature.keys() == LatentPrior.from_payload(stored).by_signature.keys()
