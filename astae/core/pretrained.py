@@ -63,6 +63,7 @@ def ship_checkpoint(checkpoint: Path, card: dict, out: Path = SHIPPED, data_dir:
     # The priors (a 256 x 256 factor per signature: more bytes than the weights) in float16;
     # LatentPrior.from_payload reads them back as float32.
     stripped["latent_prior"] = _half(stripped["latent_prior"])
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, stripped)
     write_json(out.with_suffix(".json"), card)
     return out
