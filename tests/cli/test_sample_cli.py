@@ -56,11 +56,6 @@ def test_bad_input_is_one_message_and_exit_code_2(tiny_run, extra, message):
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_no_checkpoint_anywhere_is_a_clear_error(tmp_path):
-    result = run("sample", "--artifacts_dir", tmp_path)
-    assert result.exit_code == 2 and "no best_model.pt" in result.output
-
-
 def test_without_a_checkpoint_sample_uses_the_shipped_model(tiny_run, tmp_path, monkeypatch):
     import astae.core.pretrained as pretrained
 
