@@ -93,11 +93,11 @@ def our_cases(
     no test programs, as checkpoints trained with `data.test_fraction: 0` do) as tasks, with fresh
     examples."""
     data = checkpoint_data(synth.cfg, _payload(checkpoint), data_dir)
-    split = "test" if len(data.test_ids) else "validation"
+    split, ids = ("test", data.test_ids) if len(data.test_ids) else ("validation", data.val_ids)
     if split == "validation":
         print("this checkpoint holds out no test split (data.test_fraction: 0): the tasks come from its "
               "validation split, on which the methods' settings were chosen", flush=True)
-    records = [data.dataset.programs[i] for i in (data.test_ids if len(data.test_ids) else data.val_ids)[:n]]
+    records = [data.dataset.programs[i] for i in ids[:n]]
     cases = []
     for r in records:
         task = task_from_record(r, f"{data.dataset.path}#{r['id']}")

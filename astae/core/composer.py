@@ -133,8 +133,7 @@ _BINARY = ("{a} + {b}", "{a} - {b}", "{a} * {b}", "max({a}, {b})", "min({a}, {b}
 @dataclass(frozen=True)
 class _Operation:
     """A step: what it reads (`takes`: the types of its inputs), what it gives, how often it is
-    drawn, and `render(draft, rng, inputs) -> (statements, expression or None)`: the statements it
-    adds, and the expression it stores in a new variable (None: the statements stored it)."""
+    drawn, and `render(draft, rng, inputs, out)`: the statements that compute it into `out`."""
 
     name: str
     takes: tuple[str, ...]
@@ -145,8 +144,7 @@ class _Operation:
     def fits(self, draft: _Draft, return_types: list[str] | None) -> bool:
         if return_types is not None and self.gives not in return_types:
             return False
-        return all(draft.of_type(t) for t in self.takes) and (
-            self.takes.count(LIST) <= len(draft.of_type(LIST)))
+        return all(self.takes.count(t) <= len(draft.of_type(t)) for t in set(self.takes))
 
     def write(self, draft: _Draft, rng: random.Random, last: tuple[str, str] | None) -> tuple[str, str]:
         """Add the step to `draft`, reading the previous step's value where it can (composition),

@@ -3,7 +3,7 @@ right after install, before any training.
 
 `SHIPPED` is a checkpoint stripped to what using a model needs (weights, config, latent prior,
 vocabularies and grammar fingerprint; no optimizer state), written by `ship_checkpoint`
-(`benchmarks/ship_model.py`), with its card beside it (`SHIPPED_CARD`: how it was trained and
+(`benchmarks/ship_model.py`), with its card beside it (`model.json`: how it was trained and
 what it measured; docs/training.md). Commands that take an optional checkpoint use
 `default_checkpoint`: the newest `best_model.pt` under the artifacts directory, else the shipped
 model.
@@ -22,7 +22,6 @@ from astae.core.files import write_json
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 SHIPPED = PRETRAINED_DIR / "model.pt"
-SHIPPED_CARD = PRETRAINED_DIR / "model.json"  # how it was trained and what it measured
 _KEPT = ("model", "config", "epoch", "num_features", "latent_prior", "best_eval", "dataset")
 
 
